@@ -1,0 +1,254 @@
+"""The application: QApplication, settings, language, fonts, and opening the association file.
+
+The controller owns the one main window; changing language rebuilds it, opening another file
+or restoring a backup closes the current file first.
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib import resources
+from pathlib import Path
+
+from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
+from PySide6.QtGui import QFont, QFontDatabase
+from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog, QWidget
+
+from desktop import __version__, paths
+from desktop.domain.association import create_association
+from desktop.domain.errors import KairanError
+from desktop.i18n import _, set_language
+from desktop.store.association_file import (
+    AssociationFile,
+    DamagedFile,
+    MissingFile,
+    backup_store_for,
+    create_association_file,
+    open_association,
+)
+from desktop.store.backups import restore
+from desktop.ui import messages
+from desktop.ui.main_window import MainWindow
+from desktop.ui.settings import BACKUP_KEEP, LANGUAGE, LAST_FILE, TEXT_SIZE, TEXT_SIZES, Settings
+from desktop.ui.tasks import TaskContext
+
+FILE_FILTER = "Kairan (*.kairan)"
+
+
+def ensure_japanese_font() -> None:
+    """Register the shipped IPAex Gothic when the system has no font for Japanese."""
+    if QFontDatabase.families(QFontDatabase.WritingSystem.Japanese):
+        return
+    font_file = resources.files("resources") / "fonts" / "ipaexg.ttf"
+    with resources.as_file(font_file) as path:
+        font_id = QFontDatabase.addApplicationFont(str(path))
+    families = QFontDatabase.applicationFontFamilies(font_id)
+    if families:
+        font = QApplication.font()
+        font.setFamilies([families[0], *font.families()])
+        QApplication.setFont(font)
+
+
+class AppController:
+    """Opens association files into the main window and applies app-wide settings."""
+
+    def __init__(self, app: QApplication, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+        self.window: MainWindow | None = None
+        self.file: AssociationFile | None = None
+        self._base_point_size = app.font().pointSizeF()
+        self._qt_translator: QTranslator | None = None
+        self.apply_language(settings.language())
+        self.apply_text_size(settings.text_size())
+
+    # ------------------------------------------------------------ settings
+
+    def apply_language(self, language: str) -> None:
+        """Use ``language`` for Kairan's strings and Qt's own (buttons, standard dialogs)."""
+        set_language(language)
+        if self._qt_translator is not None:
+            self.app.removeTranslator(self._qt_translator)
+            self._qt_translator = None
+        if language != "en":
+            translator = QTranslator(self.app)
+            folder = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
+            if translator.load(QLocale(language), "qtbase", "_", folder):
+                self.app.installTranslator(translator)
+                self._qt_translator = translator
+
+    def change_language(self, language: str) -> None:
+        """Switch language now: the window is rebuilt in the new language."""
+        self.settings.set(LANGUAGE, language)
+        self.apply_language(language)
+        if self.file is not None:
+            self._show(self.file)
+
+    def apply_text_size(self, percent: int) -> None:
+        """Scale every font of the UI (large print for elderly officers)."""
+        font = QFont(self.app.font())
+        font.setPointSizeF(self._base_point_size * percent / 100)
+        self.app.setFont(font)
+        if self.window is not None:
+            for widget in self.window.findChildren(QWidget):
+                widget.setFont(font)
+            self.window.roster.apply_text_size()
+
+    def step_text_size(self, step: int) -> None:
+        """One size larger (+1), smaller (-1) or back to standard (0)."""
+        current = TEXT_SIZES.index(self.settings.text_size())
+        index = 0 if step == 0 else max(0, min(len(TEXT_SIZES) - 1, current + step))
+        self.settings.set(TEXT_SIZE, TEXT_SIZES[index])
+        self.apply_text_size(TEXT_SIZES[index])
+
+    # ------------------------------------------------------------ files
+
+    def open_path(self, path: Path) -> bool:
+        """Open the file at ``path`` in the window; explains any problem and returns False."""
+        try:
+            opened = open_association(path, backup_keep=self.settings.get(BACKUP_KEEP),
+                                      verify_now=False)
+        except DamagedFile as problem:
+            return self._offer_restore(problem)
+        except MissingFile:
+            if path == paths.default_association_path():
+                return self.create_new(path)
+            messages.warn(None, _("There is no file at {file}.").format(file=path))
+            return False
+        except KairanError as problem:
+            messages.warn(None, problem.message)
+            return False
+        self._show(opened)
+        self.settings.set(LAST_FILE, str(path))
+        return True
+
+    def _show(self, opened: AssociationFile) -> None:
+        old_window, old_file = self.window, self.file
+        self.file = opened
+        self.window = MainWindow(opened, self.settings)
+        self.window.open_requested.connect(self.choose_file)
+        self.window.restore_requested.connect(self.choose_backup)
+        self.window.language_requested.connect(self.change_language)
+        self.window.text_size_requested.connect(self.step_text_size)
+        self.window.show()
+        if old_window is not None:
+            old_window.close()
+            old_window.deleteLater()
+        if old_file is not None and old_file is not opened:
+            old_file.close()
+        self._verify(opened)
+
+    def _verify(self, opened: AssociationFile) -> None:
+        """Check the file's integrity in the background while the officer looks at it; a
+        damaged file is closed and the newest good backup offered."""
+
+        def work(_context: TaskContext) -> None:
+            opened.verify()
+
+        def sound(_result: None) -> None:
+            if self.window is not None and opened is self.file:
+                self.window.backup_if_due()
+
+        def damaged(error: BaseException) -> None:
+            if not isinstance(error, DamagedFile):
+                raise error
+            if opened is self.file and self.window is not None:
+                self.window.close()
+                self.window = None
+                self.file = None
+            opened.close()
+            if self._offer_restore(error) is False:
+                self.app.quit()
+
+        assert self.window is not None
+        self.window.tasks.run(work, parent=self.window, title=_("Checking the file…"),
+                              on_success=sound, on_failure=damaged, cancellable=False)
+
+    def create_new(self, path: Path) -> bool:
+        """First start: make a new association file after asking for its name."""
+        name, ok = QInputDialog.getText(
+            None, _("Welcome to Kairan"),
+            _("There is no association file yet. Type the association's name to start one "
+              "(for example 桜町自治会):"))
+        if not ok:
+            return False
+        try:
+            opened = create_association_file(path)
+            with opened.write() as session:
+                create_association(session, name=name)
+        except KairanError as problem:
+            messages.warn(None, problem.message)
+            return False
+        self._show(opened)
+        self.settings.set(LAST_FILE, str(path))
+        return True
+
+    def _offer_restore(self, problem: DamagedFile) -> bool:
+        if problem.backup is None:
+            messages.warn(None, problem.message + "\n\n" + _("There is no good backup of it."))
+            return False
+        question = problem.message + "\n\n" + _(
+            "Restore the newest good backup, made {when}? The damaged file is kept beside it "
+            "with .damaged added to its name.").format(
+                when=f"{problem.backup.created_at:%Y-%m-%d %H:%M}")
+        if not messages.confirm(None, question):
+            return False
+        damaged = problem.path.with_name(problem.path.name + ".damaged")
+        try:
+            problem.path.replace(damaged)
+            restore(problem.backup.path, problem.path, store=backup_store_for(problem.path))
+        except (KairanError, OSError) as error:
+            messages.warn(None, str(error))
+            return False
+        return self.open_path(problem.path)
+
+    def choose_file(self) -> None:
+        """Ask for another association file and open it."""
+        start = str(self.file.path.parent) if self.file else str(paths.data_dir())
+        name, _filter = QFileDialog.getOpenFileName(self.window, _("Open association file"),
+                                                    start, FILE_FILTER)
+        if name:
+            self.open_path(Path(name))
+
+    def choose_backup(self) -> None:
+        """List this file's backups and restore the one chosen over it."""
+        if self.file is None or self.window is None:
+            return
+        backups = self.file.backups.list()
+        if not backups:
+            messages.warn(self.window, _("There are no backups of this file yet."))
+            return
+        labels = [f"{b.created_at:%Y-%m-%d %H:%M:%S}  ({b.reason})" for b in backups]
+        label, ok = QInputDialog.getItem(self.window, _("Restore from a backup"),
+                                         _("Replace the current file with the backup of:"),
+                                         labels, 0, False)
+        if not ok:
+            return
+        chosen = backups[labels.index(label)]
+        path = self.file.path
+        self.file.close()
+        try:
+            restore(chosen.path, path, store=self.file.backups)
+        except KairanError as error:
+            messages.warn(self.window, error.message)
+        self.open_path(path)
+
+
+def run_app(db: Path | None, *, language: str | None = None) -> int:
+    """Start the window on ``db`` (or the last file, or the default file)."""
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Kairan")
+    app.setApplicationVersion(__version__)
+    ensure_japanese_font()
+    settings = Settings()
+    if language is not None:
+        settings.set(LANGUAGE, language)
+    controller = AppController(app, settings)
+    last = settings.get(LAST_FILE)
+    path = db or (Path(last) if last else paths.default_association_path())
+    if not controller.open_path(Path(path).expanduser().absolute()):
+        return 1
+    return app.exec()
+
+

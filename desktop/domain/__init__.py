@@ -1,0 +1,1 @@
+"""What an association is and its rules: tables, services and checks. No Qt here."""

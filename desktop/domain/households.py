@@ -1,0 +1,527 @@
+"""Households and their members: validation, create, edit, move, withdraw, re-admit, purge.
+
+Every function takes a session and plain values; the caller's transaction makes each call
+all-or-nothing (``AssociationFile.write``).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+
+from sqlalchemy import delete, func, update
+from sqlmodel import Session, col, select
+
+from desktop.domain.errors import ConflictError, NotFoundError, ValidationError
+from desktop.domain.ids import uuid7
+from desktop.domain.models import (
+    MAX_APP_MEMBERS,
+    MAX_HOUSEHOLD_EMAILS,
+    GroupKind,
+    Household,
+    Member,
+    NoticeChannel,
+    Role,
+    RoleAssignment,
+    RosterGroup,
+)
+from desktop.domain.text import (
+    fold_for_search,
+    is_kana_reading,
+    is_plausible_email,
+    kana_sort_key,
+    normalise_furigana,
+    normalise_postal_code,
+    phone_digits,
+)
+from desktop.i18n import _
+
+SEARCH_SEPARATOR = "\x1f"  # never produced by folding, so no match spans two fields
+
+
+@dataclass(frozen=True, slots=True)
+class MemberData:
+    """A member as the editor shows it; ``id`` is None for a member not saved yet."""
+
+    name: str
+    furigana: str = ""
+    relation: str = ""
+    is_head: bool = False
+    phone: str = ""
+    email: str = ""
+    app_access: bool = False
+    notes: str = ""
+    id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdData:
+    """The editable facts of a household."""
+
+    number: str
+    display_name: str
+    furigana: str = ""
+    postal_code: str = ""
+    address: str = ""
+    phone: str = ""
+    channel: NoticeChannel = NoticeChannel.PAPER
+    emails: tuple[str, ...] = ()
+    joined_on: date | None = None
+    exempt_han_leader: bool = False
+    exempt_duties: bool = False
+    notes: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdRecord:
+    """A saved household with its members, as :func:`get_household` returns it."""
+
+    id: uuid.UUID
+    data: HouseholdData
+    members: tuple[MemberData, ...]
+    group_id: uuid.UUID | None
+    circulation_order: int
+    left_on: date | None
+
+
+# ---------------------------------------------------------------- validation
+
+
+def _check_furigana(value: str, *, field: str, where: str) -> str:
+    reading = normalise_furigana(value)
+    if reading and not is_kana_reading(reading):
+        raise ValidationError(
+            _("{where}: the furigana 「{value}」 is not a reading. "
+              "Type it in hiragana or katakana (for example やまだ たろう).")
+            .format(where=where, value=value),
+            field=field,
+        )
+    return reading
+
+
+def _check_phone(value: str, *, field: str, where: str) -> str:
+    phone = value.strip()
+    digits = phone_digits(phone)
+    if phone and not (digits.startswith("0") and 10 <= len(digits) <= 11):
+        raise ValidationError(
+            _("{where}: 「{value}」 is not a telephone number. "
+              "Type 10 or 11 digits starting with 0 (for example 03-1234-5678).")
+            .format(where=where, value=value),
+            field=field,
+        )
+    return phone  # shown as written; matched by its digits
+
+
+def _check_email(value: str, *, field: str, where: str) -> str:
+    email = unicodedata.normalize("NFKC", value).strip()
+    if email and not is_plausible_email(email):
+        raise ValidationError(
+            _("{where}: 「{value}」 is not an e-mail address. Check it or leave it empty.")
+            .format(where=where, value=value),
+            field=field,
+        )
+    return email
+
+
+def clean_household(data: HouseholdData) -> HouseholdData:
+    """The household as it will be stored, or :class:`ValidationError` naming the field."""
+    where = _("Household")
+    number = unicodedata.normalize("NFKC", data.number).strip()
+    if not number:
+        raise ValidationError(
+            _("The household number (世帯番号) is empty. Type the number the association uses."),
+            field="number",
+        )
+    name = data.display_name.strip()
+    if not name:
+        raise ValidationError(
+            _("The household name is empty. Type the name of the head of household."),
+            field="display_name",
+        )
+    postal = data.postal_code.strip()
+    if postal:
+        try:
+            postal = normalise_postal_code(postal)
+        except ValueError:
+            raise ValidationError(
+                _("The postal code 「{value}」 is not 7 digits. Type it as 123-4567.")
+                .format(value=data.postal_code),
+                field="postal_code",
+            ) from None
+    emails = tuple(
+        dict.fromkeys(
+            email
+            for raw in data.emails
+            if (email := _check_email(raw, field="emails", where=where))
+        )
+    )
+    if len(emails) > MAX_HOUSEHOLD_EMAILS:
+        raise ValidationError(
+            _("A household can have at most {count} e-mail addresses.").format(
+                count=MAX_HOUSEHOLD_EMAILS
+            ),
+            field="emails",
+        )
+    if data.channel == NoticeChannel.EMAIL and not emails:
+        raise ValidationError(
+            _("This household receives notices by e-mail but has no e-mail address. "
+              "Add an address or choose another way."),
+            field="emails",
+        )
+    return replace(
+        data,
+        number=number,
+        display_name=name,
+        furigana=_check_furigana(data.furigana, field="furigana", where=where),
+        postal_code=postal,
+        address=data.address.strip(),
+        phone=_check_phone(data.phone, field="phone", where=where),
+        emails=emails,
+        notes=data.notes.strip(),
+    )
+
+
+def clean_members(members: Sequence[MemberData]) -> tuple[MemberData, ...]:
+    """The members as they will be stored, or :class:`ValidationError` naming the row."""
+    cleaned = []
+    for row, member in enumerate(members, start=1):
+        where = _("Member {row}").format(row=row)
+        name = member.name.strip()
+        if not name:
+            raise ValidationError(
+                _("{where}: the name is empty. Type the member's name or remove the row.")
+                .format(where=where),
+                field="members",
+            )
+        cleaned.append(
+            replace(
+                member,
+                name=name,
+                furigana=_check_furigana(member.furigana, field="members", where=where),
+                relation=member.relation.strip(),
+                phone=_check_phone(member.phone, field="members", where=where),
+                email=_check_email(member.email, field="members", where=where),
+                notes=member.notes.strip(),
+            )
+        )
+    if sum(member.is_head for member in cleaned) > 1:
+        raise ValidationError(
+            _("Only one member can be the head of household (世帯主)."), field="members"
+        )
+    if sum(member.app_access for member in cleaned) > MAX_APP_MEMBERS:
+        raise ValidationError(
+            _("At most {count} members of a household can have app access.").format(
+                count=MAX_APP_MEMBERS
+            ),
+            field="members",
+        )
+    return tuple(cleaned)
+
+
+def search_text(data: HouseholdData, members: Sequence[MemberData]) -> str:
+    """The folded text search-as-you-type matches against (number, names, address, phones)."""
+    parts = [data.number, data.display_name, data.furigana, data.address, data.postal_code]
+    parts.append(phone_digits(data.phone))
+    for member in members:
+        parts += [member.name, member.furigana, phone_digits(member.phone)]
+    return SEARCH_SEPARATOR.join(fold_for_search(part) for part in parts if part)
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _household(session: Session, household_id: uuid.UUID) -> Household:
+    household = session.get(Household, household_id)
+    if household is None:
+        raise NotFoundError(_("This household no longer exists. Reload the roster."))
+    return household
+
+
+def _member_data(member: Member) -> MemberData:
+    return MemberData(
+        id=member.id,
+        name=member.name,
+        furigana=member.furigana,
+        relation=member.relation,
+        is_head=member.is_head,
+        phone=member.phone,
+        email=member.email,
+        app_access=member.app_access,
+        notes=member.notes,
+    )
+
+
+def get_household(session: Session, *, household_id: uuid.UUID) -> HouseholdRecord:
+    """A household with its members in their order."""
+    household = _household(session, household_id)
+    members = session.exec(
+        select(Member)
+        .where(Member.household_id == household_id)
+        .order_by(col(Member.position))
+    ).all()
+    data = HouseholdData(
+        number=household.number,
+        display_name=household.display_name,
+        furigana=household.furigana,
+        postal_code=household.postal_code,
+        address=household.address,
+        phone=household.phone,
+        channel=NoticeChannel(household.channel),
+        emails=tuple(household.emails),
+        joined_on=household.joined_on,
+        exempt_han_leader=household.exempt_han_leader,
+        exempt_duties=household.exempt_duties,
+        notes=household.notes,
+    )
+    return HouseholdRecord(
+        id=household.id,
+        data=data,
+        members=tuple(_member_data(member) for member in members),
+        group_id=household.group_id,
+        circulation_order=household.circulation_order,
+        left_on=household.left_on,
+    )
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _check_number_free(session: Session, number: str, household_id: uuid.UUID | None) -> None:
+    query = select(Household).where(Household.number == number)
+    if household_id is not None:
+        query = query.where(Household.id != household_id)
+    other = session.exec(query).first()
+    if other is not None:
+        state = _(" (withdrawn)") if other.left_on else ""
+        raise ConflictError(
+            _("Household number {number} is already used by {name}{state}. "
+              "Choose another number.").format(number=number, name=other.display_name,
+                                                state=state),
+            field="number",
+        )
+
+
+def _check_han(session: Session, group_id: uuid.UUID | None) -> None:
+    if group_id is None:
+        return
+    group = session.get(RosterGroup, group_id)
+    if group is None:
+        raise NotFoundError(_("This 班 no longer exists. Reload the roster."))
+    if group.kind != GroupKind.HAN:
+        raise ValidationError(
+            _("{name} is a district (地区); put households in one of its 班.").format(
+                name=group.name
+            ),
+            field="group",
+        )
+
+
+def _next_position(session: Session, group_id: uuid.UUID | None) -> int:
+    current = session.exec(
+        select(func.max(Household.circulation_order)).where(Household.group_id == group_id)
+    ).one()
+    return (current or 0) + 1
+
+
+def _apply(household: Household, data: HouseholdData, members: Sequence[MemberData]) -> None:
+    household.number = data.number
+    household.display_name = data.display_name
+    household.furigana = data.furigana
+    household.furigana_key = kana_sort_key(data.furigana)
+    household.postal_code = data.postal_code
+    household.address = data.address
+    household.phone = data.phone
+    household.channel = data.channel
+    household.emails = list(data.emails)
+    household.joined_on = data.joined_on
+    household.exempt_han_leader = data.exempt_han_leader
+    household.exempt_duties = data.exempt_duties
+    household.notes = data.notes
+    household.search_text = search_text(data, members)
+    household.updated_at = datetime.now(UTC).replace(microsecond=0)
+
+
+def _replace_members(
+    session: Session, household_id: uuid.UUID, members: Sequence[MemberData]
+) -> None:
+    existing = {
+        member.id: member
+        for member in session.exec(select(Member).where(Member.household_id == household_id))
+    }
+    keep = {member.id for member in members if member.id is not None}
+    removed = [member for member_id, member in existing.items() if member_id not in keep]
+    if removed:
+        _check_no_roles(session, removed)
+        for member in removed:
+            session.delete(member)
+    household = session.get(Household, household_id)
+    if household is not None:
+        household.member_count = len(members)
+    for position, data in enumerate(members, start=1):
+        member = existing.get(data.id) if data.id is not None else None
+        if member is None:
+            member = Member(id=data.id or uuid7(), household_id=household_id, name=data.name)
+            session.add(member)
+        member.name = data.name
+        member.furigana = data.furigana
+        member.relation = data.relation
+        member.is_head = data.is_head
+        member.phone = data.phone
+        member.email = data.email
+        member.app_access = data.app_access
+        member.notes = data.notes
+        member.position = position
+
+
+def _check_no_roles(session: Session, members: Sequence[Member]) -> None:
+    held = session.exec(
+        select(Member.name, Role.name, RoleAssignment.year)
+        .join(RoleAssignment, col(RoleAssignment.member_id) == col(Member.id))
+        .join(Role, col(Role.id) == col(RoleAssignment.role_id))
+        .where(col(Member.id).in_([member.id for member in members]))
+    ).first()
+    if held is not None:
+        name, role, year = held
+        raise ConflictError(
+            _("{name} holds the role {role} in {year}年度 and cannot be removed. "
+              "Remove the role first on the role board.").format(name=name, role=role,
+                                                                  year=year),
+            field="members",
+        )
+
+
+def create_household(
+    session: Session,
+    *,
+    data: HouseholdData,
+    members: Sequence[MemberData] = (),
+    group_id: uuid.UUID | None = None,
+    household_id: uuid.UUID | None = None,
+) -> uuid.UUID:
+    """Add a household at the end of its 班's circulation order; returns its id."""
+    data, members = clean_household(data), clean_members(members)
+    _check_number_free(session, data.number, None)
+    _check_han(session, group_id)
+    household = Household(
+        id=household_id or uuid7(),
+        number=data.number,
+        display_name=data.display_name,
+        group_id=group_id,
+        circulation_order=_next_position(session, group_id),
+    )
+    _apply(household, data, members)
+    session.add(household)
+    session.flush()
+    _replace_members(session, household.id, members)
+    session.flush()
+    return household.id
+
+
+def update_household(
+    session: Session,
+    *,
+    household_id: uuid.UUID,
+    data: HouseholdData,
+    members: Sequence[MemberData],
+) -> None:
+    """Replace a household's facts and its member list (members left out are removed)."""
+    data, members = clean_household(data), clean_members(members)
+    household = _household(session, household_id)
+    _check_number_free(session, data.number, household_id)
+    _apply(household, data, members)
+    _replace_members(session, household_id, members)
+    session.flush()
+
+
+def move_household(
+    session: Session,
+    *,
+    household_id: uuid.UUID,
+    group_id: uuid.UUID | None,
+    circulation_order: int | None = None,
+) -> None:
+    """Move a household to another 班, at the end of its route unless a position is given."""
+    household = _household(session, household_id)
+    _check_han(session, group_id)
+    household.group_id = group_id
+    household.circulation_order = (
+        circulation_order if circulation_order is not None
+        else _next_position(session, group_id)
+    )
+    session.flush()
+
+
+def withdraw_household(session: Session, *, household_id: uuid.UUID, left_on: date) -> None:
+    """Record that a household left the association (退会); it stays as history."""
+    household = _household(session, household_id)
+    if household.left_on is not None:
+        raise ConflictError(_("{name} has already withdrawn.").format(name=household.display_name))
+    if household.joined_on is not None and left_on < household.joined_on:
+        raise ValidationError(
+            _("The withdrawal date is before the household joined."), field="left_on"
+        )
+    household.left_on = left_on
+    session.flush()
+
+
+def readmit_household(
+    session: Session, *, household_id: uuid.UUID, circulation_order: int | None = None
+) -> None:
+    """Take a withdrawn household back (再入会), at the end of its 班's route unless a
+    position is given."""
+    household = _household(session, household_id)
+    if household.left_on is None:
+        raise ConflictError(_("{name} is a member already.").format(name=household.display_name))
+    household.left_on = None
+    household.circulation_order = (
+        circulation_order if circulation_order is not None
+        else _next_position(session, household.group_id)
+    )
+    session.flush()
+
+
+def purge_household(session: Session, *, household_id: uuid.UUID) -> None:
+    """Delete a withdrawn household for good, with its members and their role history."""
+    household = _household(session, household_id)
+    if household.left_on is None:
+        raise ConflictError(
+            _("{name} is still a member. Withdraw the household before deleting it.")
+            .format(name=household.display_name)
+        )
+    member_ids = select(Member.id).where(Member.household_id == household_id)
+    session.execute(delete(RoleAssignment).where(col(RoleAssignment.member_id).in_(member_ids)))
+    _delete(session, household)
+
+
+def delete_new_household(session: Session, *, household_id: uuid.UUID) -> None:
+    """Take back the creation of a household (undo); refused once it has role history."""
+    household = _household(session, household_id)
+    members = session.exec(select(Member).where(Member.household_id == household_id)).all()
+    if members:
+        _check_no_roles(session, members)
+    _delete(session, household)
+
+
+def _delete(session: Session, household: Household) -> None:
+    session.execute(delete(Member).where(col(Member.household_id) == household.id))
+    session.delete(household)
+    session.flush()
+
+
+def set_circulation_order(
+    session: Session, *, group_id: uuid.UUID, household_ids: Sequence[uuid.UUID]
+) -> None:
+    """Set the 回覧板 route of a 班: the households in the order given."""
+    _check_han(session, group_id)
+    for position, household_id in enumerate(household_ids, start=1):
+        result = session.execute(
+            update(Household)
+            .where(col(Household.id) == household_id, col(Household.group_id) == group_id)
+            .values(circulation_order=position)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise NotFoundError(_("A household in this route is no longer in the 班."))
+    session.flush()

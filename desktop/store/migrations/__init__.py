@@ -1,0 +1,1 @@
+"""Alembic migrations of the association file, generated from ``desktop.domain.models``."""

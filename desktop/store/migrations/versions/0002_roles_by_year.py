@@ -1,0 +1,64 @@
+"""Roles and who holds them in each association year (年度)
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-23
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+revision: str = "0002"
+down_revision: str | None = "0001"
+branch_labels: str | None = None
+depends_on: str | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "role",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column(
+            "scope",
+            sa.Enum("association", "group", name="rolescope", native_enum=False, length=20),
+            nullable=False,
+        ),
+        sa.Column("max_holders", sa.Integer(), nullable=True),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_role")),
+        sa.UniqueConstraint("name", name=op.f("uq_role_name")),
+    )
+    op.create_table(
+        "role_assignment",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("role_id", sa.Uuid(), nullable=False),
+        sa.Column("year", sa.Integer(), nullable=False),
+        sa.Column("member_id", sa.Uuid(), nullable=False),
+        sa.Column("group_id", sa.Uuid(), nullable=True),
+        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["group_id"], ["roster_group.id"], name=op.f("fk_role_assignment_group_id_roster_group")
+        ),
+        sa.ForeignKeyConstraint(
+            ["member_id"], ["member.id"], name=op.f("fk_role_assignment_member_id_member")
+        ),
+        sa.ForeignKeyConstraint(
+            ["role_id"], ["role.id"], name=op.f("fk_role_assignment_role_id_role")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_role_assignment")),
+    )
+    with op.batch_alter_table("role_assignment", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_role_assignment_member_id"), ["member_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_role_assignment_role_id"), ["role_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_role_assignment_year"), ["year"], unique=False)
+
+
+def downgrade() -> None:
+    op.drop_table("role_assignment")
+    op.drop_table("role")

@@ -1,0 +1,1 @@
+"""The Qt window over the domain services. Thin: no SQL, no rules."""

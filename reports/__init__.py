@@ -1,0 +1,1 @@
+"""Everything that becomes paper or a file (PDF, xlsx). No Qt here."""

@@ -1,0 +1,127 @@
+"""Schema migrations: old files are backed up and upgraded; models and migrations never drift."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from contextlib import closing
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Column, MetaData, String
+from sqlmodel import SQLModel
+
+import desktop.domain.models  # noqa: F401  (registers every table on SQLModel.metadata)
+from desktop.domain.association import get_association
+from desktop.domain.roles import create_role, list_roles
+from desktop.store import migrate
+from desktop.store.association_file import open_association
+from desktop.store.backups import quick_check
+from desktop.store.engine import APPLICATION_ID, configure_connection, make_engine
+
+
+def _revision(path: Path) -> str | None:
+    with closing(sqlite3.connect(path)) as connection:
+        return migrate.current_revision(connection)
+
+
+def _first_revision_file(path: Path) -> Path:
+    """A file as the first Kairan release wrote it, with an association in it."""
+    with closing(sqlite3.connect(path, isolation_level=None)) as connection:
+        configure_connection(connection)
+        connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    migrate.upgrade(path, "0001")
+    with closing(sqlite3.connect(path)) as connection:
+        connection.execute(
+            "INSERT INTO association (id, name, fiscal_year_start_month, created_at) "
+            "VALUES (?, '古町自治会', 4, '2025-04-01 00:00:00')",
+            (uuid.uuid4().hex,),
+        )
+        connection.commit()
+    return path
+
+
+def test_revisions_are_known() -> None:
+    assert migrate.head_revision() == "0002"
+    assert migrate.is_known_revision("0001")
+    assert not migrate.is_known_revision("9999")
+
+
+def test_old_file_is_backed_up_then_upgraded(tmp_path: Path) -> None:
+    path = _first_revision_file(tmp_path / "old.kairan")
+    assert _revision(path) == "0001"
+
+    opened = open_association(path)
+    try:
+        with opened.read() as session:
+            assert get_association(session).name == "古町自治会"
+        with opened.write() as session:  # the tables of the newer revision are there
+            create_role(session, name="会長")
+            assert [role.name for role in list_roles(session)] == ["会長"]
+        [backup] = opened.backups.list()
+    finally:
+        opened.close()
+
+    assert _revision(path) == migrate.head_revision()
+    assert backup.reason == "before-upgrade"
+    assert quick_check(backup.path)
+    assert _revision(backup.path) == "0001"  # the backup is the file as it was
+
+    again = open_association(path)  # now current: no second backup
+    again.close()
+    assert len(again.backups.list()) == 1
+
+
+def test_migrations_build_exactly_the_models(tmp_path: Path) -> None:
+    path = tmp_path / "fresh.kairan"
+    migrate.upgrade(path)
+    assert _revision(path) == migrate.head_revision()
+    engine = make_engine(path)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(
+                connection, opts={"compare_type": True, "compare_server_default": True}
+            )
+            differences = compare_metadata(context, SQLModel.metadata)
+            tables = set(engine.dialect.get_table_names(connection))
+    finally:
+        engine.dispose()
+    assert differences == []
+    assert tables == set(SQLModel.metadata.tables) | {"alembic_version"}
+
+
+def test_foreign_keys_and_indexes_carry_their_conventional_names(tmp_path: Path) -> None:
+    path = tmp_path / "fresh.kairan"
+    migrate.upgrade(path)
+    with closing(sqlite3.connect(path)) as connection:
+        indexes = {
+            row[0]
+            for row in connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+            )
+        }
+        household_sql = connection.execute(
+            "SELECT sql FROM sqlite_master WHERE name = 'household'"
+        ).fetchone()[0]
+    assert "ix_household_furigana_key" in indexes
+    assert "ix_role_assignment_year" in indexes
+    assert "fk_household_group_id_roster_group" in household_sql
+    assert "uq_household_number" in household_sql
+
+
+def test_the_drift_check_sees_a_column_missing_from_the_migrations(tmp_path: Path) -> None:
+    path = tmp_path / "fresh.kairan"
+    migrate.upgrade(path)
+    drifted = MetaData(naming_convention=SQLModel.metadata.naming_convention)
+    for table in SQLModel.metadata.tables.values():
+        table.to_metadata(drifted)
+    drifted.tables["household"].append_column(Column("nickname", String(), nullable=True))
+    engine = make_engine(path)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            differences = compare_metadata(context, drifted)
+    finally:
+        engine.dispose()
+    assert [(d[0], d[3].name) for d in differences] == [("add_column", "nickname")]
