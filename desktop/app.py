@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
 from PySide6.QtGui import QFont, QFontDatabase
-from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog, QWidget
+from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog
 
 from desktop import __version__, paths
 from desktop.domain.association import create_association
@@ -88,11 +88,9 @@ class AppController:
         """Scale every font of the UI (large print for elderly officers)."""
         font = QFont(self.app.font())
         font.setPointSizeF(self._base_point_size * percent / 100)
-        self.app.setFont(font)
+        self.app.setFont(font)  # reaches every widget that has not chosen a font of its own
         if self.window is not None:
-            for widget in self.window.findChildren(QWidget):
-                widget.setFont(font)
-            self.window.roster.apply_text_size()
+            self.window.fit_to_text_size()
 
     def step_text_size(self, step: int) -> None:
         """One size larger (+1), smaller (-1) or back to standard (0)."""
@@ -136,7 +134,8 @@ class AppController:
             old_window.deleteLater()
         if old_file is not None and old_file is not opened:
             old_file.close()
-        self._verify(opened)
+        if not opened.verified:
+            self._verify(opened)
 
     def _verify(self, opened: AssociationFile) -> None:
         """Check the file's integrity in the background while the officer looks at it; a

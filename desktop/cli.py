@@ -143,7 +143,8 @@ def _cmd_roster_list(args: argparse.Namespace) -> int:
             names = "、".join(g.name for g in groups) or _("(none)")
             raise KairanError(_("There is no group called {name}. Groups: {names}").format(
                 name=args.group, names=names))
-        selected = {match[0].id.hex} | {g.id.hex for g in groups if g.parent_id == match[0].id}
+        chosen = match[0].id
+        selected = {chosen.hex, *(g.id.hex for g in groups if g.parent_id == chosen)}
     rows = filter_rows(table, group_ids=selected, include_withdrawn=args.all)
     if args.format != "table":
         sys.stdout.write(export_rows(table, rows, fmt=args.format))

@@ -11,7 +11,7 @@ import pytest
 # Before any Qt import: widgets render offscreen, so tests run without a display.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from desktop.i18n import set_language  # noqa: E402
+from desktop.i18n import set_language
 
 pytest_plugins = ["tests.fixtures_store"]
 

@@ -31,11 +31,11 @@ from desktop.domain.text import kana_sort_key, normalise_furigana
 
 Progress = Callable[[int, int], None]
 _BATCH = 5000
-_NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 def _household_row(household_id: uuid.UUID, group_id: uuid.UUID, order: int,
-                   data: HouseholdData, members: list[MemberData]) -> dict[str, Any]:
+                   data: HouseholdData, members: list[MemberData], now: datetime
+                   ) -> dict[str, Any]:
     return {
         "id": household_id, "number": data.number, "display_name": data.display_name,
         "furigana": data.furigana, "furigana_key": kana_sort_key(data.furigana),
@@ -44,7 +44,7 @@ def _household_row(household_id: uuid.UUID, group_id: uuid.UUID, order: int,
         "circulation_order": order, "joined_on": data.joined_on, "left_on": None,
         "exempt_han_leader": data.exempt_han_leader, "exempt_duties": False,
         "notes": data.notes, "search_text": search_text(data, members),
-        "member_count": len(members), "updated_at": _NOW,
+        "member_count": len(members), "updated_at": now,
     }
 
 
@@ -53,6 +53,7 @@ def populate_demo(
 ) -> uuid.UUID:
     """Record ``roster`` as the association of an empty file; returns the association id."""
     association_id = create_association(session, name=roster.association_name)
+    now = datetime.now(UTC).replace(microsecond=0)
     group_rows: list[dict[str, Any]] = []
     han_ids: dict[str, uuid.UUID] = {}
     hans: list[tuple[uuid.UUID, DemoGroup]] = []
@@ -103,7 +104,8 @@ def populate_demo(
                 joined_on=demo.joined_on, exempt_han_leader=demo.exempt_han_leader,
                 notes=demo.notes,
             )
-            household_rows.append(_household_row(household_id, group_id, order, data, members))
+            household_rows.append(_household_row(household_id, group_id, order, data, members,
+                                                 now))
             for position, member in enumerate(members):
                 member_id = uuid7()
                 member_ids[(demo.number, position)] = member_id
@@ -123,7 +125,7 @@ def populate_demo(
         {"id": uuid7(), "role_id": roles[officer.role], "year": year,
          "member_id": member_ids[(officer.household_number, officer.member_index)],
          "group_id": han_ids[officer.group_name] if officer.group_name else None,
-         "created_at": _NOW}
+         "created_at": now}
         for officer in roster.officers
         if officer.role in roles
     ]

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import case, func
+from sqlalchemy import select as rows_of
 from sqlmodel import Session, col, select
 
 from desktop.domain.errors import ConflictError, NotFoundError, ValidationError
@@ -134,8 +135,7 @@ def group_tree(
         counts = household_counts(session)
     # Plain rows, not ORM objects: a 連合自治会 may have thousands of 班.
     groups = session.execute(
-        select(RosterGroup.id, RosterGroup.parent_id, RosterGroup.name, RosterGroup.kind,
-               RosterGroup.position).order_by(col(RosterGroup.position))
+        rows_of(RosterGroup.__table__).order_by(RosterGroup.__table__.c.position)  # type: ignore[attr-defined]
     ).all()
     totals = {group_id: list(counts.get(group_id, (0, 0))) for group_id, *_rest in groups}
     by_parent: dict[uuid.UUID | None, list[Any]] = {}

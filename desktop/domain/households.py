@@ -352,16 +352,16 @@ def _replace_members(
         for member in session.exec(select(Member).where(Member.household_id == household_id))
     }
     keep = {member.id for member in members if member.id is not None}
-    removed = [member for member_id, member in existing.items() if member_id not in keep]
+    removed = [gone for gone_id, gone in existing.items() if gone_id not in keep]
     if removed:
         _check_no_roles(session, removed)
-        for member in removed:
-            session.delete(member)
+        for gone in removed:
+            session.delete(gone)
     household = session.get(Household, household_id)
     if household is not None:
         household.member_count = len(members)
     for position, data in enumerate(members, start=1):
-        member = existing.get(data.id) if data.id is not None else None
+        member: Member | None = existing.get(data.id) if data.id is not None else None
         if member is None:
             member = Member(id=data.id or uuid7(), household_id=household_id, name=data.name)
             session.add(member)

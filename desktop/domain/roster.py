@@ -84,10 +84,12 @@ class RosterTable:
 def load_roster(session: Session, *, with_search: bool = True) -> RosterTable:
     """Every household, withdrawn ones included, in 50音順 (then by number)."""
     connection = session.connection()
-    rows = connection.exec_driver_sql(_ROWS).fetchall()
+    rows: list[tuple[Any, ...]] = [tuple(row) for row in connection.exec_driver_sql(_ROWS)]
     rows.sort(key=itemgetter(0))
-    names = dict(connection.exec_driver_sql(_GROUP_NAMES).fetchall())
-    table = RosterTable(rows=rows, group_names=names)  # type: ignore[arg-type]
+    names: dict[str | None, str] = {
+        key: name for key, name in connection.exec_driver_sql(_GROUP_NAMES)
+    }
+    table = RosterTable(rows=rows, group_names=names)
     if with_search:
         attach_search_texts(session, table)
     return table
@@ -95,7 +97,8 @@ def load_roster(session: Session, *, with_search: bool = True) -> RosterTable:
 
 def search_texts_for(session: Session, table: RosterTable) -> list[str]:
     """The folded search text of every row of ``table``, in its row order."""
-    texts = dict(session.connection().exec_driver_sql(_SEARCH_TEXTS).fetchall())
+    result = session.connection().exec_driver_sql(_SEARCH_TEXTS)
+    texts: dict[str, str] = {key: text for key, text in result}
     return [texts.get(values[1], "") for values in table.rows]
 
 

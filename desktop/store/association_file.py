@@ -87,6 +87,11 @@ class AssociationFile:
         if verified:
             self._checked.set()
 
+    @property
+    def verified(self) -> bool:
+        """Whether the integrity check has run (and passed, or writes are refused)."""
+        return self._checked.is_set()
+
     def verify(self) -> None:
         """Run the integrity check now; raises :class:`DamagedFile` if it fails."""
         self._sound = quick_check(self.path)

@@ -9,7 +9,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QTreeWidget, QTreeWidgetItem, QWidget
 
 from desktop.domain.groups import GroupNode
-from desktop.domain.models import GroupKind
 from desktop.i18n import _
 
 _ID = Qt.ItemDataRole.UserRole

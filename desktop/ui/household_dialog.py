@@ -199,7 +199,7 @@ class HouseholdDialog(QDialog):
         row = self.members.rowCount() - 1
         self.members.setCurrentCell(row, 0)
         self.members.setFocus()
-        self.members.editItem(self.members.item(row, 0))
+        self.members.editItem(self.members.item(row, 0))  # type: ignore[arg-type]
 
     def remove_member(self) -> None:
         """Remove the selected member row."""

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QTabWidget,
-    QWidget,
 )
 from sqlmodel import Session
 
@@ -123,7 +122,8 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu(_("&File"))
-        self._action(file_menu, _("&Open…"), self.open_requested.emit, QKeySequence.StandardKey.Open)
+        self._action(file_menu, _("&Open…"), self.open_requested.emit,
+                     QKeySequence.StandardKey.Open)
         file_menu.addSeparator()
         self._action(file_menu, _("&Back up now"), self.backup_now, "Ctrl+B")
         self._action(file_menu, _("&Restore from a backup…"), self.restore_requested.emit)
@@ -175,6 +175,11 @@ class MainWindow(QMainWindow):
         languages = view_menu.addMenu(_("Lan&guage"))
         self._action(languages, "日本語", lambda: self.language_requested.emit("ja"))
         self._action(languages, "English", lambda: self.language_requested.emit("en"))
+
+    def fit_to_text_size(self) -> None:
+        """Resize rows and columns after the text size changed."""
+        self.roster.apply_text_size()
+        self.groups.fit_columns()
 
     # ------------------------------------------------------------ loading
 

@@ -107,7 +107,7 @@ class RoleBoard(QWidget):
 
     def _selected(self) -> tuple[RoleSlot, uuid.UUID | None] | None:
         item = self.table.item(self.table.currentRow(), 0)
-        return item.data(_SLOT) if item is not None else None  # type: ignore[no-any-return]
+        return item.data(_SLOT) if item is not None else None
 
     def _assign(self) -> None:
         selected = self._selected()

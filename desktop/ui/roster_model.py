@@ -67,7 +67,7 @@ class RosterModel(QAbstractTableModel):
         self,
         *,
         text: str | None = None,
-        group_ids: set[str | None] | None | bool = False,
+        group_ids: set[str | None] | bool | None = False,
         include_withdrawn: bool | None = None,
     ) -> None:
         """Change any part of the filter (``group_ids=None`` means every group)."""
@@ -137,17 +137,20 @@ class RosterModel(QAbstractTableModel):
             return None
         row, column = self._rows[index.row()], index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            value = self._table.value(row, column)
-            if column == WITHDRAWN:
-                return _("Withdrawn") if value else ""
-            if column == _CHANNEL:
-                return channel_label(str(value))
-            return "" if value is None else str(value)
+            return self._display(row, column)
         if role == Qt.ItemDataRole.ForegroundRole and self._table.withdrawn(row):
             return _GREY
         if role == Qt.ItemDataRole.TextAlignmentRole and column in _NUMBER_COLUMNS:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
+
+    def _display(self, row: int, column: int) -> str:
+        value = self._table.value(row, column)
+        if column == WITHDRAWN:
+            return _("Withdrawn") if value else ""
+        if column == _CHANNEL:
+            return channel_label(str(value))
+        return "" if value is None else str(value)
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole

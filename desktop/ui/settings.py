@@ -28,7 +28,7 @@ class Setting(Generic[T]):
     doc: str
 
 
-LANGUAGE = Setting("ui/language", DEFAULT_LANGUAGE, "language of the window: " + "/".join(LANGUAGES))
+LANGUAGE = Setting("ui/language", DEFAULT_LANGUAGE, "language of the window, one of LANGUAGES")
 TEXT_SIZE = Setting("ui/text_size", 100, "text size in percent, one of TEXT_SIZES")
 LAST_FILE = Setting("file/last", "", "the association file opened last")
 BACKUP_KEEP = Setting("backup/keep", 10, "how many automatic backups to keep")
@@ -55,7 +55,7 @@ class Settings:
             elif isinstance(default, int):
                 value = int(raw)  # type: ignore[call-overload]
             elif isinstance(default, bytes):
-                value = bytes(raw.data()) if isinstance(raw, QByteArray) else bytes(raw)
+                value = bytes(raw.data()) if isinstance(raw, QByteArray) else str(raw).encode()
             else:
                 value = str(raw)
         except (TypeError, ValueError):

@@ -96,7 +96,7 @@ class Task(QObject, Generic[R]):
         self.dialog.setAutoClose(False)
         self.dialog.setAutoReset(False)
         if not cancellable:
-            self.dialog.setCancelButton(None)  # type: ignore[arg-type]
+            self.dialog.setCancelButton(None)
         self.dialog.canceled.connect(self.context.cancel)
 
     def start(self) -> None:

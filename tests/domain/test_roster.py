@@ -21,6 +21,7 @@ from desktop.domain.models import GroupKind, NoticeChannel
 from desktop.domain.roster import (
     COLUMN_KEYS,
     RosterTable,
+    attach_search_texts,
     export_rows,
     filter_rows,
     load_roster,
@@ -179,3 +180,16 @@ def test_export_csv(roster: tuple[RosterTable, dict[str, uuid.UUID]]) -> None:
         ["1", "加藤 一", "かとう", "1班", "桜町", "03-1111-2222", "paper", "2", "False"],
         ["5", "金子 健", "かねこ", "1班", "桜町", "03-1111-2222", "paper", "2", "True"],
     ]
+
+
+def test_search_texts_can_come_later(association_file: AssociationFile) -> None:
+    with association_file.write() as session:
+        create_household(
+            session, data=HouseholdData(number="1", display_name="加藤 一", furigana="かとう")
+        )
+        table = load_roster(session, with_search=False)
+        assert filter_rows(table) == [0]  # no text: the search texts are not needed
+        with pytest.raises(ValueError, match="search texts"):
+            filter_rows(table, text="かとう")
+        attach_search_texts(session, table)
+    assert filter_rows(table, text="カトウ") == [0]

@@ -162,21 +162,39 @@ def test_file_with_our_mark_but_no_schema_is_refused(tmp_path: Path) -> None:
     assert _digest(path) == before
 
 
-def _corrupt_middle(path: Path, *, first_page: int, pages: int) -> None:
+def _garble(path: Path, pages: list[int]) -> None:
+    """Overwrite whole pages (numbered from 1, as SQLite does) with noise."""
     with closing(sqlite3.connect(path)) as connection:
         page_size = connection.execute("PRAGMA page_size").fetchone()[0]
-        page_count = connection.execute("PRAGMA page_count").fetchone()[0]
-    assert page_count > first_page + pages + 2, "the file is too small to damage its middle"
+    noise = bytes((i * 151 + 7) % 256 for i in range(page_size))
     with path.open("r+b") as handle:
-        handle.seek(first_page * page_size)
-        handle.write(bytes((i * 151 + 7) % 256 for i in range(pages * page_size)))
+        for page in pages:
+            handle.seek((page - 1) * page_size)
+            handle.write(noise)
+
+
+def _corrupt_middle(path: Path) -> None:
+    """Damage rows in the middle of the file, leaving its header and schema readable."""
+    with closing(sqlite3.connect(path)) as connection:
+        try:
+            pages = [
+                row[0]
+                for row in connection.execute(
+                    "SELECT pageno FROM dbstat WHERE name IN ('household', 'member') "
+                    "AND pagetype = 'leaf' ORDER BY pageno"
+                )
+            ]
+        except sqlite3.OperationalError:
+            pytest.skip("this SQLite has no dbstat table to find the data pages")
+    assert len(pages) >= 20, "the file is too small to damage its middle"
+    _garble(path, pages[len(pages) // 4 : len(pages) * 3 // 4])
 
 
 def test_damaged_file_is_refused_naming_the_newest_good_backup(tmp_path: Path) -> None:
     path = create_demo_file(tmp_path / "demo.kairan", households=200)
     store = backup_store_for(path)
     good = store.make(path, reason="manual")
-    _corrupt_middle(path, first_page=20, pages=30)
+    _corrupt_middle(path)
     before = _digest(path)
 
     with pytest.raises(DamagedFile) as caught:
@@ -191,10 +209,35 @@ def test_damaged_file_is_refused_naming_the_newest_good_backup(tmp_path: Path) -
 
 def test_damaged_file_without_backups(tmp_path: Path) -> None:
     path = create_demo_file(tmp_path / "demo.kairan", households=200)
-    _corrupt_middle(path, first_page=20, pages=30)
+    _corrupt_middle(path)
     with pytest.raises(DamagedFile) as caught:
         open_association(path)
     assert caught.value.backup is None
+
+
+def test_damaged_file_opened_unchecked_is_never_written(tmp_path: Path) -> None:
+    path = create_demo_file(tmp_path / "demo.kairan", households=200)
+    _corrupt_middle(path)
+    before = _digest(path)
+    opened = open_association(path, verify_now=False)  # the window checks in the background
+    try:
+        with pytest.raises(DamagedFile):
+            opened.verify()
+        with pytest.raises(DamagedFile), opened.write():
+            pytest.fail("a write session was opened on a damaged file")
+    finally:
+        opened.close()
+    assert _digest(path) == before
+
+
+def test_file_with_a_damaged_schema_is_refused_at_once(kairan_file: Path) -> None:
+    with closing(sqlite3.connect(kairan_file)) as connection:
+        page_count = connection.execute("PRAGMA page_count").fetchone()[0]
+    _garble(kairan_file, list(range(2, page_count + 1)))
+    before = _digest(kairan_file)
+    with pytest.raises(DamagedFile):
+        open_association(kairan_file, verify_now=False)
+    assert _digest(kairan_file) == before
 
 
 @pytest.fixture

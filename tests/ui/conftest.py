@@ -1,0 +1,179 @@
+"""Fixtures for widget tests: a small demo association, an open main window, and no modal
+dialog that could ever block a test run.
+
+Every message box goes through :mod:`desktop.ui.messages`, which is replaced here by a
+recorder; Qt's own modal entry points (``QDialog.exec``, ``QMessageBox``, ``QInputDialog``,
+``QFileDialog``) fail the test unless the test patches the one it drives.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtWidgets import (
+    QDialog,
+    QFileDialog,
+    QInputDialog,
+    QMessageBox,
+    QWidget,
+)
+
+from desktop.domain.demo import populate_demo
+from desktop.domain.demo_data import DemoRoster, generate_demo_roster, iter_han
+from desktop.store.association_file import (
+    AssociationFile,
+    create_association_file,
+    open_association,
+)
+from desktop.ui import messages as messages_module
+from desktop.ui.main_window import MainWindow
+from desktop.ui.settings import Settings
+from tests.ui.helpers import DEMO_HOUSEHOLDS, DEMO_SEED, TODAY, YEAR
+
+# ---------------------------------------------------------------- the demo association
+
+
+@pytest.fixture(scope="session")
+def demo_roster() -> DemoRoster:
+    """The generated demo (pure data): the source of truth the widgets are compared with."""
+    roster = generate_demo_roster(DEMO_HOUSEHOLDS, seed=DEMO_SEED)
+    first = next(iter(iter_han(roster))).households[0]
+    # The tests name households of this seed; a changed generator must fail here, plainly.
+    assert (first.number, first.display_name, first.furigana) == (
+        "0001",
+        "服部 修",
+        "ハットリ オサム",
+    ), "the demo generator changed; update the households the UI tests name"
+    return roster
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory, demo_roster: DemoRoster) -> Path:
+    """One demo file per run, copied for each test (writing one takes most of a second).
+
+    It is written like ``create_demo_file`` does, but with the officers in :data:`YEAR`
+    rather than the year of the real clock, so the role board tests do not depend on it.
+    """
+    folder = tmp_path_factory.mktemp("demo")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KAIRAN_HOME", str(folder / "kairan-home"))
+        created = create_association_file(folder / "demo.kairan")
+        try:
+            with created.write() as session:
+                populate_demo(session, demo_roster, year=YEAR)
+        finally:
+            created.close()
+    assert not Path(f"{created.path}-wal").exists()
+    return created.path
+
+
+@pytest.fixture
+def demo_path(tmp_path: Path, demo_template: Path) -> Path:
+    """A fresh copy of the demo file for this test."""
+    path = tmp_path / "demo.kairan"
+    shutil.copyfile(demo_template, path)
+    return path
+
+
+@pytest.fixture
+def demo_file(demo_path: Path) -> Iterator[AssociationFile]:
+    """The demo file, open."""
+    opened = open_association(demo_path)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def window(qtbot: Any, demo_file: AssociationFile) -> Iterator[MainWindow]:
+    """The main window over the demo file, shown and active (so focus and shortcuts work)."""
+    main = MainWindow(demo_file, Settings(), today=lambda: TODAY)
+    qtbot.addWidget(main)
+    main.show()
+    main.activateWindow()
+    qtbot.waitExposed(main)
+    yield main
+    main.close()
+
+
+# ---------------------------------------------------------------- no modal dialogs
+
+
+@dataclass
+class Messages:
+    """What the product said through :mod:`desktop.ui.messages`; ``answer`` is what every
+    confirmation gets."""
+
+    warnings: list[str] = field(default_factory=list)
+    informations: list[str] = field(default_factory=list)
+    questions: list[str] = field(default_factory=list)
+    titles: list[str | None] = field(default_factory=list)
+    parents: list[QWidget | None] = field(default_factory=list)
+    answer: bool = False
+
+    def warn(self, parent: QWidget | None, text: str, *, title: str | None = None) -> None:
+        self.warnings.append(text)
+        self.titles.append(title)
+        self.parents.append(parent)
+
+    def inform(self, parent: QWidget | None, text: str, *, title: str | None = None) -> None:
+        self.informations.append(text)
+
+    def confirm(self, parent: QWidget | None, text: str, *, title: str | None = None) -> bool:
+        self.questions.append(text)
+        return self.answer
+
+
+@pytest.fixture(autouse=True)
+def messages(monkeypatch: pytest.MonkeyPatch) -> Messages:
+    """Record the messages instead of showing them (autouse: nothing may block)."""
+    recorder = Messages()
+    monkeypatch.setattr(messages_module, "warn", recorder.warn)
+    monkeypatch.setattr(messages_module, "inform", recorder.inform)
+    monkeypatch.setattr(messages_module, "confirm", recorder.confirm)
+    return recorder
+
+
+@pytest.fixture(autouse=True)
+def no_modal_dialogs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any modal dialog a test did not drive fails the test instead of hanging it."""
+
+    def refuse(*args: object, **kwargs: object) -> Any:
+        raise AssertionError(f"a modal dialog was opened in a widget test: {args!r}")
+
+    monkeypatch.setattr(QDialog, "exec", refuse)
+    for name in ("warning", "information", "question", "critical"):
+        monkeypatch.setattr(QMessageBox, name, staticmethod(refuse))
+    for name in ("getText", "getItem", "getInt"):
+        monkeypatch.setattr(QInputDialog, name, staticmethod(refuse))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(refuse))
+
+
+@dataclass
+class Asked:
+    """The prompts a patched ``QInputDialog`` method was called with."""
+
+    calls: list[tuple[Any, ...]] = field(default_factory=list)
+    kwargs: list[dict[str, Any]] = field(default_factory=list)
+
+
+@pytest.fixture
+def answer_input(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Asked]:
+    """``answer_input("getText", "3班")`` makes that QInputDialog call return the answer."""
+
+    def patch(method: str, answer: str, *, ok: bool = True) -> Asked:
+        asked = Asked()
+
+        def fake(*args: Any, **kwargs: Any) -> tuple[str, bool]:
+            asked.calls.append(args)
+            asked.kwargs.append(kwargs)
+            return answer, ok
+
+        monkeypatch.setattr(QInputDialog, method, staticmethod(fake))
+        return asked
+
+    return patch
