@@ -18,11 +18,15 @@ import unicodedata
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from desktop import __version__, paths
 from desktop.domain.errors import KairanError
 from desktop.domain.labels import channel_label
 from desktop.i18n import DEFAULT_LANGUAGE, LANGUAGES, _, set_language
+
+if TYPE_CHECKING:
+    from desktop.domain.groups import GroupNode
 
 EXIT_PROBLEM = 2
 
@@ -123,6 +127,29 @@ def _cmd_new(args: argparse.Namespace) -> int:
     return 0
 
 
+def _groups_named(name: str, groups: Sequence[GroupNode]) -> set[str | None]:
+    """The group called ``name`` (``地区/班`` where a 班 name is not unique) and its 班."""
+    def norm(text: str) -> str:
+        return unicodedata.normalize("NFKC", text).strip()
+
+    names = {g.id: g.name for g in groups}
+    wanted = norm(name)
+    match = [g for g in groups
+             if norm(g.name) == wanted
+             or (g.parent_id and norm(f"{names[g.parent_id]}/{g.name}") == wanted)]
+    if len(match) != 1:
+        listed = "、".join(
+            f"{names[g.parent_id]}/{g.name}" if g.parent_id else g.name for g in groups
+        ) or _("(none)")
+        if match:
+            raise KairanError(_("Several groups are called {name}; write it as 地区/班. "
+                                "Groups: {names}").format(name=name, names=listed))
+        raise KairanError(_("There is no group called {name}. Groups: {names}").format(
+            name=name, names=listed))
+    chosen = match[0].id
+    return {chosen.hex, *(g.id.hex for g in groups if g.parent_id == chosen)}
+
+
 def _cmd_roster_list(args: argparse.Namespace) -> int:
     from desktop.domain.groups import group_tree
     from desktop.domain.roster import COLUMN_KEYS, export_rows, filter_rows, load_roster
@@ -137,14 +164,7 @@ def _cmd_roster_list(args: argparse.Namespace) -> int:
         association_file.close()
     selected: set[str | None] | None = None
     if args.group:
-        wanted = unicodedata.normalize("NFKC", args.group).strip()
-        match = [g for g in groups if unicodedata.normalize("NFKC", g.name) == wanted]
-        if not match:
-            names = "、".join(g.name for g in groups) or _("(none)")
-            raise KairanError(_("There is no group called {name}. Groups: {names}").format(
-                name=args.group, names=names))
-        chosen = match[0].id
-        selected = {chosen.hex, *(g.id.hex for g in groups if g.parent_id == chosen)}
+        selected = _groups_named(args.group, groups)
     rows = filter_rows(table, group_ids=selected, include_withdrawn=args.all)
     if args.format != "table":
         sys.stdout.write(export_rows(table, rows, fmt=args.format))

@@ -27,11 +27,14 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
 @pytest.fixture(scope="module")
 def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One demo file for the module, written through the CLI itself; tests work on copies."""
-    path = tmp_path_factory.mktemp("demo") / "demo.kairan"
-    assert (
-        main(["--lang", "en", "demo", "create", str(path), "--households", str(DEMO_HOUSEHOLDS)])
-        == 0
-    )
+    folder = tmp_path_factory.mktemp("demo")
+    path = folder / "demo.kairan"
+    with pytest.MonkeyPatch.context() as patch:  # the per-test KAIRAN_HOME is not set yet
+        patch.setenv("KAIRAN_HOME", str(folder / "kairan-home"))
+        code = main(
+            ["--lang", "en", "demo", "create", str(path), "--households", str(DEMO_HOUSEHOLDS)]
+        )
+    assert code == 0
     return path
 
 

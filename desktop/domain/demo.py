@@ -33,9 +33,8 @@ Progress = Callable[[int, int], None]
 _BATCH = 5000
 
 
-def _household_row(household_id: uuid.UUID, group_id: uuid.UUID, order: int,
-                   data: HouseholdData, members: list[MemberData], now: datetime
-                   ) -> dict[str, Any]:
+def _household_row(data: HouseholdData, members: list[MemberData], *, household_id: uuid.UUID,
+                   group_id: uuid.UUID, order: int, now: datetime) -> dict[str, Any]:
     return {
         "id": household_id, "number": data.number, "display_name": data.display_name,
         "furigana": data.furigana, "furigana_key": kana_sort_key(data.furigana),
@@ -104,8 +103,9 @@ def populate_demo(
                 joined_on=demo.joined_on, exempt_han_leader=demo.exempt_han_leader,
                 notes=demo.notes,
             )
-            household_rows.append(_household_row(household_id, group_id, order, data, members,
-                                                 now))
+            household_rows.append(_household_row(
+                data, members, household_id=household_id, group_id=group_id, order=order,
+                now=now))
             for position, member in enumerate(members):
                 member_id = uuid7()
                 member_ids[(demo.number, position)] = member_id

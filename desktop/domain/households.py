@@ -362,6 +362,12 @@ def _replace_members(
         household.member_count = len(members)
     for position, data in enumerate(members, start=1):
         member: Member | None = existing.get(data.id) if data.id is not None else None
+        if member is None and data.id is not None and session.get(Member, data.id) is not None:
+            raise ConflictError(
+                _("{name} is recorded in another household. Remove them there first, or add "
+                  "them here as a new member.").format(name=data.name),
+                field="members",
+            )
         if member is None:
             member = Member(id=data.id or uuid7(), household_id=household_id, name=data.name)
             session.add(member)
@@ -514,14 +520,57 @@ def _delete(session: Session, household: Household) -> None:
 def set_circulation_order(
     session: Session, *, group_id: uuid.UUID, household_ids: Sequence[uuid.UUID]
 ) -> None:
-    """Set the 回覧板 route of a 班: the households in the order given."""
+    """Set the 回覧板 route of a 班: its active households, every one, in the order given."""
     _check_han(session, group_id)
+    current = {stop.household_id for stop in han_route(session, group_id=group_id)}
+    if set(household_ids) != current or len(household_ids) != len(current):
+        raise ConflictError(
+            _("The households of this 班 changed while the route was being edited. "
+              "Open the circulation order again."))
     for position, household_id in enumerate(household_ids, start=1):
-        result = session.execute(
-            update(Household)
-            .where(col(Household.id) == household_id, col(Household.group_id) == group_id)
+        session.execute(
+            update(Household).where(col(Household.id) == household_id)
             .values(circulation_order=position)
         )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            raise NotFoundError(_("A household in this route is no longer in the 班."))
     session.flush()
+
+
+@dataclass(frozen=True, slots=True)
+class RouteStop:
+    """A household on a 班's 回覧板 route."""
+
+    household_id: uuid.UUID
+    number: str
+    display_name: str
+    channel: NoticeChannel
+
+
+def han_route(session: Session, *, group_id: uuid.UUID) -> list[RouteStop]:
+    """The active households of a 班 in circulation order."""
+    _check_han(session, group_id)
+    rows = session.exec(
+        select(Household.id, Household.number, Household.display_name, Household.channel)
+        .where(Household.group_id == group_id, col(Household.left_on).is_(None))
+        .order_by(col(Household.circulation_order), col(Household.number))
+    ).all()
+    return [RouteStop(hid, number, name, NoticeChannel(channel))
+            for hid, number, name, channel in rows]
+
+
+def add_member(
+    session: Session, *, household_id: uuid.UUID, member: MemberData
+) -> uuid.UUID:
+    """Add one member at the end of a household (every member belongs to a household)."""
+    household = session.get(Household, household_id)
+    if household is None:
+        raise NotFoundError(
+            _("{name} cannot be added: the household it belongs to does not exist. "
+              "Choose an existing household or add the household first.")
+            .format(name=member.name.strip() or _("The member")),
+            field="household",
+        )
+    record = get_household(session, household_id=household_id)
+    new_id = member.id or uuid7()
+    update_household(session, household_id=household_id, data=record.data,
+                     members=[*record.members, replace(member, id=new_id)])
+    return new_id

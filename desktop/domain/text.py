@@ -102,8 +102,11 @@ _KANA_READING = re.compile(
 )
 _KANJI = re.compile("[\u3005\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 
-_POSTAL_NOISE = re.compile(f"[〒\\s{re.escape(_DASHES)}]")
-_PHONE_NOISE = re.compile(f"[()\\s{re.escape(_DASHES)}]")
+# In a postal code or phone number the long vowel mark (and its half-width form) is a dash
+# typed by a Japanese input method, never a vowel.
+_NUMBER_DASHES = _DASHES + "ー\uff70"
+_POSTAL_NOISE = re.compile(f"[〒\\s{re.escape(_NUMBER_DASHES)}]")
+_PHONE_NOISE = re.compile(f"[()\\s{re.escape(_NUMBER_DASHES)}]")
 _ASCII_DIGITS = re.compile("[0-9]+")
 _NON_DIGITS = re.compile("[^0-9]+")
 _PHONE = re.compile("0[0-9]{9,10}")

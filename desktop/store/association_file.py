@@ -83,6 +83,7 @@ class AssociationFile:
         self.backups = backups
         self._writer = engine.execution_options(**{IMMEDIATE: True})
         self._checked = threading.Event()
+        self._verifying = threading.Lock()  # one check at a time; later callers wait for it
         self._sound = True
         if verified:
             self._checked.set()
@@ -94,8 +95,10 @@ class AssociationFile:
 
     def verify(self) -> None:
         """Run the integrity check now; raises :class:`DamagedFile` if it fails."""
-        self._sound = quick_check(self.path)
-        self._checked.set()
+        with self._verifying:
+            if not self._checked.is_set():
+                self._sound = quick_check(self.path)
+                self._checked.set()
         if not self._sound:
             raise _damaged(self.path, self.backups)
 
@@ -108,9 +111,7 @@ class AssociationFile:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A session whose changes are committed together at the end, or not at all."""
-        self._checked.wait()
-        if not self._sound:
-            raise _damaged(self.path, self.backups)
+        self.verify()  # waits for a check under way, or runs it if nobody has
         with Session(self._writer, expire_on_commit=False) as session, session.begin():
             yield session
 
@@ -234,8 +235,12 @@ def open_association(
             opened.close()
             raise
     if upgrade:
-        backups.make(path, reason="before-upgrade")
-        migrate.upgrade(path)
+        try:
+            backups.make(path, reason="before-upgrade")
+            migrate.upgrade(path)
+        except BaseException:
+            opened.close()
+            raise
     return opened
 
 

@@ -91,7 +91,11 @@ class HouseholdDialog(QDialog):
         self.group.addItem(_("(no group)"), None)
         for choice_id, name in groups:
             self.group.addItem(name, choice_id)
-        self.group.setCurrentIndex(max(0, self.group.findData(group_id)))
+        # Not findData: Qt compares a Python object by identity, and this UUID is an equal
+        # but different object, so the household would be saved into "no group".
+        self.group.setCurrentIndex(next(
+            (index for index, (choice_id, _name) in enumerate(groups, start=1)
+             if choice_id == group_id), 0))
         self.postal_code = QLineEdit(data.postal_code)
         self.postal_code.setPlaceholderText("123-4567")
         self.address = QLineEdit(data.address)

@@ -37,6 +37,7 @@ from desktop.ui.member_picker import MemberPicker
 from desktop.ui.role_board import RoleBoard
 from desktop.ui.roster_model import RosterModel
 from desktop.ui.roster_panel import RosterPanel
+from desktop.ui.route_dialog import RouteDialog
 from desktop.ui.settings import (
     BACKUP_EVERY_HOURS,
     WINDOW_GEOMETRY,
@@ -156,10 +157,16 @@ class MainWindow(QMainWindow):
                      lambda: self.add_group(GroupKind.DISTRICT), "Ctrl+Shift+G")
         self._action(group_menu, _("&Rename group…"), self.rename_group, "F2")
         self._action(group_menu, _("De&lete group"), self.delete_group)
+        self._action(group_menu, _("&Circulation order…"), self.edit_route, "Ctrl+K")
 
         role_menu = bar.addMenu(_("&Roles"))
         self._action(role_menu, _("&Assign the selected role…"), self._assign_selected, "Ctrl+J")
+        self._action(role_menu, _("&Remove the selected holder"), self._unassign_selected,
+                     "Ctrl+Shift+J")
+        role_menu.addSeparator()
         self._action(role_menu, _("Add a &role…"), self.add_role)
+        self._action(role_menu, _("Re&name the selected role…"), self.rename_role)
+        self._action(role_menu, _("&Delete the selected role"), self.delete_role)
 
         view_menu = bar.addMenu(_("&View"))
         self._action(view_menu, _("&Roster"), lambda: self.tabs.setCurrentIndex(0), "Ctrl+1")
@@ -464,7 +471,73 @@ class MainWindow(QMainWindow):
                                           parent_id=node.parent_id, group_id=node.id),
         )
 
+    def edit_route(self) -> None:
+        """Reorder the chosen 班's 回覧板 route (one undoable edit)."""
+        node = self._chosen_group()
+        if node is None:
+            return
+        if node.kind != GroupKind.HAN:
+            messages.warn(self, _("Choose a 班 (not a district) to set its circulation order."))
+            return
+        with self.file.read() as session:
+            stops = households.han_route(session, group_id=node.id)
+        dialog = RouteDialog(self, han_name=node.name, stops=stops)
+        if not dialog.exec():
+            return
+        before = [stop.household_id for stop in stops]
+        after = dialog.order()
+        if after != before:
+            self.editor.apply(
+                _("Circulation order of {han}").format(han=node.name),
+                lambda s: households.set_circulation_order(s, group_id=node.id,
+                                                           household_ids=after),
+                lambda s: households.set_circulation_order(s, group_id=node.id,
+                                                           household_ids=before),
+            )
+
     # ------------------------------------------------------------ roles
+
+    def _unassign_selected(self) -> None:
+        self.tabs.setCurrentWidget(self.role_board)
+        self.role_board._unassign()
+
+    def _selected_role(self) -> roles.RoleInfo | None:
+        self.tabs.setCurrentWidget(self.role_board)
+        slot = self.role_board.selected_slot()
+        if slot is None:
+            messages.warn(self, _("Choose a role on the role board first."))
+            return None
+        with self.file.read() as session:
+            return next((r for r in roles.list_roles(session) if r.id == slot.role_id), None)
+
+    def rename_role(self) -> None:
+        """Rename the selected role or change how many may hold it."""
+        role = self._selected_role()
+        if role is None:
+            return
+        name, ok = QInputDialog.getText(self, _("Rename role"), _("New name:"), text=role.name)
+        if ok:
+            self.editor.apply(
+                _("Rename {role}").format(role=role.name),
+                lambda s: roles.update_role(s, role_id=role.id, name=name,
+                                            max_holders=role.max_holders),
+                lambda s: roles.update_role(s, role_id=role.id, name=role.name,
+                                            max_holders=role.max_holders),
+            )
+
+    def delete_role(self) -> None:
+        """Delete the selected role if nobody ever held it."""
+        role = self._selected_role()
+        if role is None or not messages.confirm(
+                self, _("Delete the role {role}?").format(role=role.name)):
+            return
+        try:
+            with self.file.write() as session:
+                roles.delete_role(session, role_id=role.id)
+        except KairanError as error:
+            messages.warn(self, error.message)
+        self._load_role_board()
+
 
     def _assign_selected(self) -> None:
         self.tabs.setCurrentWidget(self.role_board)

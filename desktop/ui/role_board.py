@@ -105,6 +105,11 @@ class RoleBoard(QWidget):
         if self.table.rowCount():
             self.table.selectRow(min(max(current, 0), self.table.rowCount() - 1))
 
+    def selected_slot(self) -> RoleSlot | None:
+        """The role slot of the selected line, if any."""
+        selected = self._selected()
+        return selected[0] if selected is not None else None
+
     def _selected(self) -> tuple[RoleSlot, uuid.UUID | None] | None:
         item = self.table.item(self.table.currentRow(), 0)
         return item.data(_SLOT) if item is not None else None

@@ -326,8 +326,30 @@ def test_set_circulation_order_refuses_a_household_of_another_han(
         other = create_group(session, name="2班")
         mine = _add(session, "1", "一", group_id=han)
         theirs = _add(session, "2", "二", group_id=other)
-    with association_file.write() as session, pytest.raises(NotFoundError):
+    with association_file.write() as session, pytest.raises(ConflictError, match="changed"):
         set_circulation_order(session, group_id=han, household_ids=[theirs, mine])
+
+
+def test_set_circulation_order_refuses_a_partial_route(association_file: AssociationFile) -> None:
+    with association_file.write() as session:
+        han = create_group(session, name="1班")
+        first = _add(session, "1", "一", group_id=han)
+        _add(session, "2", "二", group_id=han)
+    with association_file.write() as session, pytest.raises(ConflictError, match="changed"):
+        set_circulation_order(session, group_id=han, household_ids=[first])
+
+
+def test_a_member_of_another_household_is_refused_with_a_message(
+    association_file: AssociationFile,
+) -> None:
+    with association_file.write() as session:
+        one = _add(session, "1", "一", members=(MemberData(name="一 花子"),))
+        two = _add(session, "2", "二")
+        stranger = get_household(session, household_id=one).members[0]
+        record = get_household(session, household_id=two)
+    with association_file.write() as session, pytest.raises(ConflictError, match="another"):
+        update_household(session, household_id=two, data=record.data,
+                         members=[*record.members, stranger])
 
 
 # ---------------------------------------------------------------- withdraw, readmit, purge

@@ -56,9 +56,10 @@ def test_old_file_is_backed_up_then_upgraded(tmp_path: Path) -> None:
     try:
         with opened.read() as session:
             assert get_association(session).name == "古町自治会"
-        with opened.write() as session:  # the tables of the newer revision are there
-            create_role(session, name="会長")
-            assert [role.name for role in list_roles(session)] == ["会長"]
+        with opened.write() as session:  # the newer revision's tables and default roles
+            assert [role.name for role in list_roles(session)][:2] == ["会長", "副会長"]
+            create_role(session, name="広報部長")
+            assert list_roles(session)[-1].name == "広報部長"
         [backup] = opened.backups.list()
     finally:
         opened.close()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QInputDialog,
     QMessageBox,
-    QWidget,
 )
 
 from desktop.domain.demo import populate_demo
@@ -33,7 +31,7 @@ from desktop.store.association_file import (
 from desktop.ui import messages as messages_module
 from desktop.ui.main_window import MainWindow
 from desktop.ui.settings import Settings
-from tests.ui.helpers import DEMO_HOUSEHOLDS, DEMO_SEED, TODAY, YEAR
+from tests.ui.helpers import DEMO_HOUSEHOLDS, DEMO_SEED, TODAY, YEAR, Asked, Messages
 
 # ---------------------------------------------------------------- the demo association
 
@@ -103,31 +101,6 @@ def window(qtbot: Any, demo_file: AssociationFile) -> Iterator[MainWindow]:
 # ---------------------------------------------------------------- no modal dialogs
 
 
-@dataclass
-class Messages:
-    """What the product said through :mod:`desktop.ui.messages`; ``answer`` is what every
-    confirmation gets."""
-
-    warnings: list[str] = field(default_factory=list)
-    informations: list[str] = field(default_factory=list)
-    questions: list[str] = field(default_factory=list)
-    titles: list[str | None] = field(default_factory=list)
-    parents: list[QWidget | None] = field(default_factory=list)
-    answer: bool = False
-
-    def warn(self, parent: QWidget | None, text: str, *, title: str | None = None) -> None:
-        self.warnings.append(text)
-        self.titles.append(title)
-        self.parents.append(parent)
-
-    def inform(self, parent: QWidget | None, text: str, *, title: str | None = None) -> None:
-        self.informations.append(text)
-
-    def confirm(self, parent: QWidget | None, text: str, *, title: str | None = None) -> bool:
-        self.questions.append(text)
-        return self.answer
-
-
 @pytest.fixture(autouse=True)
 def messages(monkeypatch: pytest.MonkeyPatch) -> Messages:
     """Record the messages instead of showing them (autouse: nothing may block)."""
@@ -151,14 +124,6 @@ def no_modal_dialogs(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("getText", "getItem", "getInt"):
         monkeypatch.setattr(QInputDialog, name, staticmethod(refuse))
     monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(refuse))
-
-
-@dataclass
-class Asked:
-    """The prompts a patched ``QInputDialog`` method was called with."""
-
-    calls: list[tuple[Any, ...]] = field(default_factory=list)
-    kwargs: list[dict[str, Any]] = field(default_factory=list)
 
 
 @pytest.fixture

@@ -7,14 +7,13 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QTreeWidgetItem
 
 from desktop.domain import households
 from desktop.domain.demo_data import DemoRoster, iter_han, iter_households
 from desktop.domain.text import kana_sort_key
 from desktop.ui.household_dialog import HouseholdDialog
 from desktop.ui.main_window import MainWindow
-from tests.ui.helpers import COLUMN, TODAY, is_focused, select, shown
+from tests.ui.helpers import COLUMN, TODAY, group_item, is_focused, select, shown, type_text
 
 
 def _in_50on_order(window: MainWindow) -> bool:
@@ -29,15 +28,7 @@ def _in_50on_order(window: MainWindow) -> bool:
 
 def _type(qtbot: Any, window: MainWindow, text: str) -> None:
     window.roster.focus_search()
-    qtbot.keyClicks(window.roster.search, text)
-
-
-def _han_item(window: MainWindow, name: str) -> QTreeWidgetItem:
-    found = window.groups.findItems(
-        name, Qt.MatchFlag.MatchExactly | Qt.MatchFlag.MatchRecursive, 0
-    )
-    assert len(found) == 1, f"{name} is not in the group tree once"
-    return found[0]
+    type_text(qtbot, window.roster.search, text)
 
 
 def _click_header(qtbot: Any, window: MainWindow, key: str) -> None:
@@ -165,9 +156,7 @@ def opened(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return numbers
 
 
-def test_enter_on_a_row_opens_the_editor(
-    qtbot: Any, window: MainWindow, opened: list[str]
-) -> None:
+def test_enter_on_a_row_opens_the_editor(qtbot: Any, window: MainWindow, opened: list[str]) -> None:
     select(window, "0036")
     window.roster.table.setFocus()
     qtbot.keyClick(window.roster.table, Qt.Key.Key_Return)
@@ -185,8 +174,11 @@ def test_enter_in_the_search_field_opens_the_first_match(
 def test_double_click_opens_the_editor(qtbot: Any, window: MainWindow, opened: list[str]) -> None:
     select(window, "0040")
     table = window.roster.table
-    rect = table.visualRect(table.currentIndex())
-    qtbot.mouseDClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    table.scrollTo(table.currentIndex())
+    center = table.visualRect(table.currentIndex()).center()
+    # A double click is a press and release, then the second press (Qt wants the first).
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=center)
+    qtbot.mouseDClick(table.viewport(), Qt.MouseButton.LeftButton, pos=center)
     assert opened == ["0040"]
 
 
@@ -197,7 +189,7 @@ def test_double_click_opens_the_editor(qtbot: Any, window: MainWindow, opened: l
 def test_choosing_a_han_filters_the_roster(
     window: MainWindow, demo_roster: DemoRoster, han: str
 ) -> None:
-    window.groups.setCurrentItem(_han_item(window, han))
+    window.groups.setCurrentItem(group_item(window, han))
     expected = next(group for group in iter_han(demo_roster) if group.name == han)
     assert set(shown(window.model, "group")) == {han}
     assert sorted(shown(window.model, "number")) == sorted(h.number for h in expected.households)
@@ -205,13 +197,13 @@ def test_choosing_a_han_filters_the_roster(
 
 
 def test_choosing_all_households_shows_everyone_again(window: MainWindow) -> None:
-    window.groups.setCurrentItem(_han_item(window, "1班"))
-    window.groups.setCurrentItem(_han_item(window, "All households"))
+    window.groups.setCurrentItem(group_item(window, "1班"))
+    window.groups.setCurrentItem(group_item(window, "All households"))
     assert window.model.rowCount() == 40
 
 
 def test_group_filter_and_search_combine(qtbot: Any, window: MainWindow) -> None:
-    window.groups.setCurrentItem(_han_item(window, "1班"))
+    window.groups.setCurrentItem(group_item(window, "1班"))
     _type(qtbot, window, "いしかわ")
     assert shown(window.model, "number") == ["0006"]  # 0027 and 0035 live in 2班
 
@@ -283,8 +275,7 @@ def test_sorting_by_the_furigana_header_keeps_50on_order(qtbot: Any, window: Mai
 def test_sort_survives_a_new_search(qtbot: Any, window: MainWindow) -> None:
     _click_header(qtbot, window, "number")
     descending = (
-        window.roster.table.horizontalHeader().sortIndicatorOrder()
-        == Qt.SortOrder.DescendingOrder
+        window.roster.table.horizontalHeader().sortIndicatorOrder() == Qt.SortOrder.DescendingOrder
     )
     _type(qtbot, window, "いしかわ")
     assert shown(window.model, "number") == sorted(["0006", "0027", "0035"], reverse=descending)

@@ -7,6 +7,8 @@ Create Date: 2026-11-23
 
 from __future__ import annotations
 
+import uuid
+
 import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
@@ -57,6 +59,27 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_role_assignment_role_id"), ["role_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_role_assignment_year"), ["year"], unique=False)
+
+    # An association recorded before roles existed starts with the usual ones (as a new file
+    # does). Written out here, not imported: a shipped migration must not change later.
+    if op.get_bind().execute(sa.text("SELECT count(*) FROM association")).scalar():
+        role = sa.table(
+            "role",
+            sa.column("id", sa.Uuid()),
+            sa.column("name", sa.String()),
+            sa.column("scope", sa.String()),
+            sa.column("max_holders", sa.Integer()),
+            sa.column("position", sa.Integer()),
+        )
+        defaults = [("会長", "association", 1), ("副会長", "association", 2),
+                    ("会計", "association", 1), ("書記", "association", 1),
+                    ("監事", "association", 2), ("防災部長", "association", 1),
+                    ("班長", "group", 1)]
+        op.bulk_insert(role, [
+            {"id": uuid.uuid4(), "name": name, "scope": scope, "max_holders": holders,
+             "position": position}
+            for position, (name, scope, holders) in enumerate(defaults, start=1)
+        ])
 
 
 def downgrade() -> None:
