@@ -10,9 +10,10 @@ import sys
 from importlib import resources
 from pathlib import Path
 
-from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
+from PySide6.QtCore import QEvent, QLibraryInfo, QLocale, QTranslator
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog
+from sqlalchemy.exc import DatabaseError
 
 from desktop import __version__, paths
 from desktop.domain.association import create_association
@@ -90,6 +91,9 @@ class AppController:
         font.setPointSizeF(self._base_point_size * percent / 100)
         self.app.setFont(font)  # reaches every widget that has not chosen a font of its own
         if self.window is not None:
+            # Qt posts the change to each widget; deliver it now, or the fitting below would
+            # measure the old font.
+            QApplication.sendPostedEvents(None, QEvent.Type.ApplicationFontChange)
             self.window.fit_to_text_size()
 
     def step_text_size(self, step: int) -> None:
@@ -116,14 +120,23 @@ class AppController:
         except KairanError as problem:
             messages.warn(None, problem.message)
             return False
-        self._show(opened)
+        try:
+            self._show(opened)
+        except DatabaseError:
+            # Damage met while painting the roster, before the background check got to it.
+            opened.close()
+            try:
+                opened.verify()
+            except DamagedFile as problem:
+                return self._offer_restore(problem)
+            raise
         self.settings.set(LAST_FILE, str(path))
         return True
 
     def _show(self, opened: AssociationFile) -> None:
         old_window, old_file = self.window, self.file
-        self.file = opened
-        self.window = MainWindow(opened, self.settings)
+        window = MainWindow(opened, self.settings)  # first: it may meet a damaged file
+        self.file, self.window = opened, window
         self.window.open_requested.connect(self.choose_file)
         self.window.restore_requested.connect(self.choose_backup)
         self.window.language_requested.connect(self.change_language)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,8 +13,13 @@ import pytest
 
 # Before any Qt import: widgets render offscreen, so tests run without a display.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Nothing in a test run may reach the real user folders, not even a session-wide fixture that
+# runs before the per-test KAIRAN_HOME below: point them all at a throw-away folder first.
+_SESSION_HOME = tempfile.mkdtemp(prefix="kairan-tests-")
+os.environ["KAIRAN_HOME"] = _SESSION_HOME
+atexit.register(shutil.rmtree, _SESSION_HOME, ignore_errors=True)
 
-from desktop.i18n import set_language
+from desktop.i18n import set_language  # noqa: E402  (after the environment is set)
 
 pytest_plugins = ["tests.fixtures_store"]
 

@@ -68,7 +68,7 @@ Save = Callable[[HouseholdForm], None]  # raises KairanError to keep the dialog 
 class HouseholdDialog(QDialog):
     """Edit one household and its members."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0915  (one statement per field, in the form's reading order)
         self,
         parent: QWidget | None,
         *,
@@ -122,7 +122,7 @@ class HouseholdDialog(QDialog):
 
         form = QFormLayout()
         form.addRow(_("Household &number"), self.number)
-        form.addRow(_("&Name (head of household)"), self.display_name)
+        form.addRow(_("Na&me (head of household)"), self.display_name)
         form.addRow(_("&Furigana"), self.furigana)
         form.addRow(_("&Group (班)"), self.group)
         form.addRow(_("&Postal code"), self.postal_code)
