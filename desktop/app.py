@@ -166,6 +166,7 @@ class AppController:
                 raise error
             if opened is self.file and self.window is not None:
                 self.window.close()
+                self.window.deleteLater()
                 self.window = None
                 self.file = None
             opened.close()

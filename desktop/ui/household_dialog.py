@@ -68,7 +68,7 @@ Save = Callable[[HouseholdForm], None]  # raises KairanError to keep the dialog 
 class HouseholdDialog(QDialog):
     """Edit one household and its members."""
 
-    def __init__(  # noqa: PLR0915  (one statement per field, in the form's reading order)
+    def __init__(
         self,
         parent: QWidget | None,
         *,
@@ -83,7 +83,29 @@ class HouseholdDialog(QDialog):
         self.setWindowTitle(title)
         self._save = save
         self._member_ids: list[uuid.UUID | None] = []
+        form = self._build_form(data, groups, group_id)
+        member_box = self._build_members(members)
 
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        save_shortcut = QShortcut(QKeySequence("Ctrl+Return"), self)
+        save_shortcut.activated.connect(self.accept)
+
+        layout = QVBoxLayout(self)
+        columns = QHBoxLayout()
+        columns.addLayout(form, 1)
+        columns.addWidget(member_box, 1)
+        layout.addLayout(columns)
+        layout.addWidget(self.buttons)
+        em = self.fontMetrics().horizontalAdvance("あ")
+        self.resize(em * 86, em * 36)
+        self.number.setFocus() if not data.number else self.display_name.setFocus()
+
+    def _build_form(self, data: HouseholdData, groups: Sequence[tuple[uuid.UUID, str]],
+                    group_id: uuid.UUID | None) -> QFormLayout:
         self.number = QLineEdit(data.number)
         self.display_name = QLineEdit(data.display_name)
         self.furigana = QLineEdit(data.furigana)
@@ -133,18 +155,24 @@ class HouseholdDialog(QDialog):
         for position, edit in enumerate(self.emails):
             email_box.addWidget(edit, position // 2, position % 2)
         form.addRow(_("&E-mail addresses"), email_box)
-        joined = QHBoxLayout()
+        joined = QVBoxLayout()
         joined.addWidget(self.joined_on)
         joined.addWidget(self.joined_shown)
         form.addRow(_("&Joined on"), joined)
         form.addRow("", self.exempt_han_leader)
         form.addRow("", self.exempt_duties)
         form.addRow(_("No&tes"), self.notes)
+        return form
 
+    def _build_members(self, members: Sequence[MemberData]) -> QGroupBox:
         self.members = QTableWidget(0, len(MEMBER_COLUMNS))
         self.members.setHorizontalHeaderLabels([_(label) for _key, label in MEMBER_COLUMNS])
-        self.members.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        self.members.horizontalHeader().setStretchLastSection(True)
+        header = self.members.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        em = self.fontMetrics().horizontalAdvance("あ")
+        for column, chars in enumerate((7, 8, 4, 3, 8, 10, 3)):
+            self.members.setColumnWidth(column, em * chars)
         self.members.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.members.setTabKeyNavigation(False)
         for member in members:
@@ -161,22 +189,7 @@ class HouseholdDialog(QDialog):
         member_layout = QVBoxLayout(member_box)
         member_layout.addWidget(self.members)
         member_layout.addLayout(buttons_row)
-
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
-        save_shortcut = QShortcut(QKeySequence("Ctrl+Return"), self)
-        save_shortcut.activated.connect(self.accept)
-
-        layout = QVBoxLayout(self)
-        columns = QHBoxLayout()
-        columns.addLayout(form, 1)
-        columns.addWidget(member_box, 1)
-        layout.addLayout(columns)
-        layout.addWidget(self.buttons)
-        self.number.setFocus() if not data.number else self.display_name.setFocus()
+        return member_box
 
     # ------------------------------------------------------------ members table
 

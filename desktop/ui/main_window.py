@@ -129,7 +129,7 @@ class MainWindow(QMainWindow):
         self._action(file_menu, _("&Back up now"), self.backup_now, "Ctrl+B")
         self._action(file_menu, _("&Restore from a backup…"), self.restore_requested.emit)
         file_menu.addSeparator()
-        self._action(file_menu, _("&Quit"), self.close, QKeySequence.StandardKey.Quit)
+        self._action(file_menu, _("&Quit"), self.close, "Ctrl+Q")  # Windows has no standard
 
         edit_menu = bar.addMenu(_("&Edit"))
         undo = self.undo_stack.createUndoAction(self, _("&Undo"))

@@ -131,12 +131,18 @@ class Task(QObject, Generic[R]):
     @Slot(object)
     def _succeeded(self, result: R) -> None:
         self._finish()
-        self._on_success(result)
+        try:
+            self._on_success(result)
+        finally:
+            self.deleteLater()
 
     @Slot(object)
     def _failed(self, error: BaseException) -> None:
         self._finish()
-        self._on_failure(error)
+        try:
+            self._on_failure(error)
+        finally:
+            self.deleteLater()
 
 
 class TaskRunner(QObject):
