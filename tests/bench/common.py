@@ -194,8 +194,8 @@ def measured_figure(name: str, unit: str, module: str, key: str, *, digits: int 
             return lambda: float(run_child(module, [which, *common, *(extra or [])])[key])
 
         value, baseline = alternate(side("ours", ours_args), side("floor", floor_args))
-    except (ChildFailed, OSError) as error:
-        return Figure(name, unit, None, None, digits, error=str(error))
+    except Exception as error:  # a benchmark reports its trouble, it never fails the run
+        return Figure(name, unit, None, None, digits, error=f"{type(error).__name__}: {error}")
     return Figure(name, unit, value, baseline, digits)
 
 

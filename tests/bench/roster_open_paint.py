@@ -138,8 +138,8 @@ def print_profile() -> None:
     except ChildFailed as error:
         print(f"profile failed: {error}", file=sys.stderr)
         return
-    print(f"# open → first paint, cProfile (main thread), {result['seconds']:.3f} s "
-          "with profiling overhead; entries under desktop/ by cumulative time")
+    print(f"# open → first paint under cProfile (main thread only): {result['seconds']:.3f} s "
+          "including the profiler's overhead")
     print("\n".join(result["profile"]))
 
 
