@@ -6,11 +6,12 @@ or restoring a backup closes the current file first.
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from importlib import resources
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QLibraryInfo, QLocale, QTranslator
+from PySide6.QtCore import QEvent, QLibraryInfo, QLocale, QTimer, QTranslator
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog
 from sqlalchemy.exc import DatabaseError
@@ -34,6 +35,7 @@ from desktop.ui.settings import BACKUP_KEEP, LANGUAGE, LAST_FILE, TEXT_SIZE, TEX
 from desktop.ui.tasks import TaskContext
 
 FILE_FILTER = "Kairan (*.kairan)"
+AUTO_BACKUP_DELAY_MS = 10_000
 
 
 def ensure_japanese_font() -> None:
@@ -122,7 +124,7 @@ class AppController:
             return False
         try:
             self._show(opened)
-        except DatabaseError:
+        except (DatabaseError, sqlite3.DatabaseError):
             # Damage met while painting the roster, before the background check got to it.
             opened.close()
             try:
@@ -159,7 +161,8 @@ class AppController:
 
         def sound(_result: None) -> None:
             if self.window is not None and opened is self.file:
-                self.window.backup_if_due()
+                # The day's backup can wait until the officer has the roster in front of them.
+                QTimer.singleShot(AUTO_BACKUP_DELAY_MS, self.window, self.window.backup_if_due)
 
         def damaged(error: BaseException) -> None:
             if not isinstance(error, DamagedFile):

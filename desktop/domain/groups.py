@@ -8,13 +8,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, func
-from sqlalchemy import select as rows_of
-from sqlmodel import Session, col, select
+from sqlalchemy import func
+from sqlmodel import Session, select
 
 from desktop.domain.errors import ConflictError, NotFoundError, ValidationError
 from desktop.domain.ids import uuid7
-from desktop.domain.models import GroupKind, Household, NoticeChannel, RosterGroup
+from desktop.domain.models import GroupKind, Household, RosterGroup
 from desktop.i18n import _
 
 
@@ -112,47 +111,54 @@ def delete_group(session: Session, *, group_id: uuid.UUID) -> None:
     session.flush()
 
 
+# Plain SQL and tuples: a 連合自治会 may have thousands of 班 and tens of thousands of households,
+# and the tree is read every time the roster is.
+_COUNTS = """
+SELECT group_id, count(*), sum(channel = 'paper') FROM household
+WHERE left_on IS NULL GROUP BY group_id
+"""
+_GROUPS = "SELECT id, parent_id, name, kind, position FROM roster_group ORDER BY position"
+
+
+def _uuid(hex_id: str | None) -> uuid.UUID | None:
+    return uuid.UUID(hex=hex_id) if hex_id else None
+
+
 def household_counts(session: Session) -> dict[uuid.UUID | None, tuple[int, int]]:
     """Active households and paper households per 班 (None: in no 班)."""
-    rows = session.exec(
-        select(
-            Household.group_id,
-            func.count(),
-            func.sum(case((col(Household.channel) == NoticeChannel.PAPER, 1), else_=0)),
-        )
-        .where(col(Household.left_on).is_(None))
-        .group_by(col(Household.group_id))
-    )
-    return {group_id: (total, paper or 0) for group_id, total, paper in rows}
+    rows = session.connection().exec_driver_sql(_COUNTS)
+    return {_uuid(group_id): (total, paper or 0) for group_id, total, paper in rows}
 
 
 def group_tree(
     session: Session, *, counts: Mapping[uuid.UUID | None, tuple[int, int]] | None = None
 ) -> list[GroupNode]:
-    """Every group in display order (parents before children) with active-household counts
-    (districts add up their 班). ``counts`` may be given when the caller has them already."""
+    """Every group in display order (parents before children) with active-household counts;
+    districts add up their 班. ``counts`` (from :func:`household_counts`) may be passed in by
+    a caller that needs them too."""
     if counts is None:
         counts = household_counts(session)
-    # Plain rows, not ORM objects: a 連合自治会 may have thousands of 班.
-    groups = session.execute(
-        rows_of(RosterGroup.__table__).order_by(RosterGroup.__table__.c.position)  # type: ignore[attr-defined]
-    ).all()
-    totals = {group_id: list(counts.get(group_id, (0, 0))) for group_id, *_rest in groups}
-    by_parent: dict[uuid.UUID | None, list[Any]] = {}
+    groups = [
+        (uuid.UUID(hex=group_id), _uuid(parent_id), name, GroupKind(kind), position)
+        for group_id, parent_id, name, kind, position
+        in session.connection().exec_driver_sql(_GROUPS)
+    ]
+    totals = {group[0]: list(counts.get(group[0], (0, 0))) for group in groups}
+    by_parent: dict[uuid.UUID | None, list[tuple[Any, ...]]] = {}
     for group in groups:
-        by_parent.setdefault(group.parent_id, []).append(group)
-        if group.parent_id in totals:
-            parent, own = totals[group.parent_id], totals[group.id]
+        group_id, parent_id = group[0], group[1]
+        by_parent.setdefault(parent_id, []).append(group)
+        if parent_id in totals:
+            parent, own = totals[parent_id], totals[group_id]
             parent[0] += own[0]
             parent[1] += own[1]
     ordered: list[GroupNode] = []
 
     def walk(parent_id: uuid.UUID | None) -> None:
-        for group in by_parent.get(parent_id, []):
-            total, paper = totals[group.id]
-            ordered.append(GroupNode(group.id, group.parent_id, group.name,
-                                     GroupKind(group.kind), group.position, total, paper))
-            walk(group.id)
+        for group_id, parent, name, kind, position in by_parent.get(parent_id, []):
+            total, paper = totals[group_id]
+            ordered.append(GroupNode(group_id, parent, name, kind, position, total, paper))
+            walk(group_id)
 
     walk(None)
     return ordered

@@ -3,25 +3,25 @@
 50,000 households must load and filter in milliseconds. So this reads plain tuples with one
 SQL statement (no ORM objects), sorts them into 50音順 in Python (cheaper than an indexed
 ORDER BY that visits every row in index order), and searches the stored, pre-folded search
-text. The search texts are the bulk of the data and are not needed to paint the first screen,
-so the window may load them a moment later (:func:`attach_search_texts`).
+text. For a large roster the window first shows just the first screenful
+(:func:`load_roster_head`, from the 50音 index) and reads the whole a moment later.
 """
 
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
 import uuid
-from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
 from sqlmodel import Session
 
-from desktop.domain.models import NoticeChannel
 from desktop.domain.text import fold_for_search
 
 # The visible columns, in order; also the keys of the CLI's csv/json output.
@@ -29,18 +29,19 @@ COLUMN_KEYS: tuple[str, ...] = (
     "number", "name", "furigana", "group", "address", "phone", "channel", "members", "withdrawn",
 )
 GROUP = COLUMN_KEYS.index("group")
-CHANNEL = COLUMN_KEYS.index("channel")
 WITHDRAWN = COLUMN_KEYS.index("withdrawn")
 
-_ROWS = """
-SELECT h.furigana_key || char(0) || h.number, h.id,
-       h.number, h.display_name, h.furigana, h.group_id, h.address, h.phone, h.channel,
-       h.member_count, h.left_on IS NOT NULL
-FROM household AS h
+_COLUMNS = """
+h.furigana_key || char(0) || h.number, h.id,
+h.number, h.display_name, h.furigana, h.group_id, h.address, h.phone, h.channel,
+h.member_count, h.left_on IS NOT NULL
 """
-_OFFSET = 2  # fields before the visible columns: sort key, id
+# The whole roster reads the search text in the same pass (last field, not shown).
+_ALL_ROWS = f"SELECT {_COLUMNS}, h.search_text FROM household AS h"
+_HEAD_ROWS = (f"SELECT {_COLUMNS} FROM household AS h WHERE h.left_on IS NULL "
+              "ORDER BY h.furigana_key, h.number LIMIT ?")
+ROW_OFFSET = 2  # fields of a row before the visible columns: sort key, id
 _GROUP_NAMES = "SELECT id, name FROM roster_group"
-_SEARCH_TEXTS = "SELECT id, search_text FROM household"
 
 
 @dataclass(slots=True)
@@ -53,23 +54,24 @@ class RosterTable:
 
     rows: list[tuple[Any, ...]] = field(default_factory=list)
     group_names: dict[str | None, str] = field(default_factory=dict)
-    search: list[str] | None = None  # folded search text per row, once attached
+    search: list[str] | None = None  # folded search text per row
+    complete: bool = True  # False for the first screenful of a large roster
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def value(self, row: int, column: int) -> Any:
         """The value of a visible column (the group's name for the group column)."""
-        raw = self.rows[row][_OFFSET + column]
+        raw = self.rows[row][ROW_OFFSET + column]
         return self.group_names.get(raw, "") if column == GROUP else raw
 
     def withdrawn(self, row: int) -> bool:
         """Whether the household in ``row`` has withdrawn."""
-        return bool(self.rows[row][_OFFSET + WITHDRAWN])
+        return bool(self.rows[row][ROW_OFFSET + WITHDRAWN])
 
     def group_id(self, row: int) -> str | None:
         """The 班 of ``row`` as stored (hex), or None."""
-        return self.rows[row][_OFFSET + GROUP]  # type: ignore[no-any-return]
+        return self.rows[row][ROW_OFFSET + GROUP]  # type: ignore[no-any-return]
 
     def household_id(self, row: int) -> uuid.UUID:
         """The household id of ``row``."""
@@ -81,47 +83,46 @@ class RosterTable:
         return next((row for row, values in enumerate(self.rows) if values[1] == wanted), None)
 
 
-def load_roster(session: Session, *, with_search: bool = True) -> RosterTable:
+@contextmanager
+def _no_gc_pauses() -> Iterator[None]:
+    """Hold off the cyclic garbage collector while tens of thousands of tuples are made: none
+    of them can form a cycle, and its passes would cost a fifth of the load."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _fetch(session: Session, sql: str, parameters: tuple[Any, ...] = ()) -> list[Any]:
+    """Rows as plain tuples straight from the sqlite3 driver, in the session's transaction."""
+    driver = session.connection().connection.driver_connection
+    assert driver is not None
+    with _no_gc_pauses():
+        return driver.execute(sql, parameters).fetchall()  # type: ignore[no-any-return]
+
+
+def load_roster(session: Session) -> RosterTable:
     """Every household, withdrawn ones included, in 50音順 (then by number)."""
-    connection = session.connection()
-    rows: list[tuple[Any, ...]] = [tuple(row) for row in connection.exec_driver_sql(_ROWS)]
+    rows = _fetch(session, _ALL_ROWS)
     rows.sort(key=itemgetter(0))
-    names: dict[str | None, str] = {
-        key: name for key, name in connection.exec_driver_sql(_GROUP_NAMES)
-    }
-    table = RosterTable(rows=rows, group_names=names)
-    if with_search:
-        attach_search_texts(session, table)
-    return table
+    search = [values[-1] for values in rows]
+    return RosterTable(rows=rows, group_names=dict(_fetch(session, _GROUP_NAMES)), search=search)
 
 
-def search_texts_for(session: Session, table: RosterTable) -> list[str]:
-    """The folded search text of every row of ``table``, in its row order."""
-    result = session.connection().exec_driver_sql(_SEARCH_TEXTS)
-    texts: dict[str, str] = {key: text for key, text in result}
-    return [texts.get(values[1], "") for values in table.rows]
+def load_roster_head(session: Session, *, limit: int) -> RosterTable:
+    """The first ``limit`` member households in 50音順, read through the furigana index: what
+    a window shows first while :func:`load_roster` reads the rest."""
+    rows = _fetch(session, _HEAD_ROWS, (limit,))
+    return RosterTable(rows=rows, group_names=dict(_fetch(session, _GROUP_NAMES)),
+                       complete=False)
 
 
-def attach_search_texts(session: Session, table: RosterTable) -> None:
-    """Load the search texts into ``table`` (done by :func:`load_roster` unless told not to)."""
-    table.search = search_texts_for(session, table)
-
-
-def household_counts(table: RosterTable) -> dict[uuid.UUID | None, tuple[int, int]]:
-    """Active households and paper households per 班 (None: in no 班), from the loaded table
-    — cheaper than asking the database again for a large roster."""
-    group, withdrawn, channel = _OFFSET + GROUP, _OFFSET + WITHDRAWN, _OFFSET + CHANNEL
-    tally = Counter(
-        (values[group], values[channel] == NoticeChannel.PAPER)
-        for values in table.rows
-        if not values[withdrawn]
-    )
-    counts: dict[uuid.UUID | None, tuple[int, int]] = {}
-    for (key, paper), number in tally.items():
-        group_id = uuid.UUID(hex=key) if key else None
-        total, papers = counts.get(group_id, (0, 0))
-        counts[group_id] = (total + number, papers + (number if paper else 0))
-    return counts
+def count_households(session: Session) -> int:
+    """How many households the file holds, withdrawn ones included."""
+    return int(_fetch(session, "SELECT count(*) FROM household")[0][0])
 
 
 def filter_rows(
@@ -137,19 +138,26 @@ def filter_rows(
     ``within`` narrows an earlier result (the next keystroke usually extends the last term),
     which keeps typing fast on a large roster.
     """
-    needle = fold_for_search(text)
-    if needle and table.search is None:
-        raise ValueError("attach the search texts before searching")
     rows = table.rows
     candidates = range(len(rows)) if within is None else within
-    withdrawn, group = _OFFSET + WITHDRAWN, _OFFSET + GROUP
-    return [
+    withdrawn, group = ROW_OFFSET + WITHDRAWN, ROW_OFFSET + GROUP
+    chosen = [
         row
         for row in candidates
         if (include_withdrawn or not rows[row][withdrawn])
         and (group_ids is None or rows[row][group] in group_ids)
-        and (not needle or needle in table.search[row])  # type: ignore[index]
     ]
+    return match_text(table, fold_for_search(text), chosen)
+
+
+def match_text(table: RosterTable, needle: str, rows: Sequence[int]) -> list[int]:
+    """Those of ``rows`` whose search text contains ``needle`` (already folded)."""
+    if not needle:
+        return list(rows)
+    search = table.search
+    if search is None:
+        raise ValueError("this table was loaded without its search texts")
+    return [row for row in rows if needle in search[row]]
 
 
 def export_rows(table: RosterTable, rows: Sequence[int], *, fmt: str) -> str:

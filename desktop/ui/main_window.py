@@ -24,7 +24,6 @@ from desktop.domain.errors import KairanError
 from desktop.domain.households import HouseholdData, MemberData
 from desktop.domain.ids import uuid7
 from desktop.domain.models import GroupKind, RoleScope
-from desktop.domain.roster import household_counts, load_roster
 from desktop.domain.wareki import format_nendo, parse_date
 from desktop.i18n import _
 from desktop.store.association_file import AssociationFile
@@ -35,6 +34,7 @@ from desktop.ui.group_tree import GroupTree
 from desktop.ui.household_dialog import HouseholdDialog, HouseholdForm
 from desktop.ui.member_picker import MemberPicker
 from desktop.ui.role_board import RoleBoard
+from desktop.ui.roster_loader import RosterData, RosterLoader
 from desktop.ui.roster_model import RosterModel
 from desktop.ui.roster_panel import RosterPanel
 from desktop.ui.route_dialog import RouteDialog
@@ -44,7 +44,7 @@ from desktop.ui.settings import (
     WINDOW_STATE,
     Settings,
 )
-from desktop.ui.tasks import SearchTextLoader, TaskContext, TaskRunner
+from desktop.ui.tasks import TaskContext, TaskRunner
 
 
 class MainWindow(QMainWindow):
@@ -74,8 +74,8 @@ class MainWindow(QMainWindow):
             self.association = association.get_association(session)
             self.year = association.current_year(session, today=today())
 
-        self._search_texts = SearchTextLoader(self.file)
-        self.model = RosterModel(load_search_texts=self._search_texts.attach)
+        self.loader = RosterLoader(association_file, self._show_roster)
+        self.model = RosterModel(complete_table=self.loader.finish)
         self.roster = RosterPanel(self.model)
         self.roster.open_household.connect(self.edit_household)
         self.groups = GroupTree()
@@ -105,7 +105,7 @@ class MainWindow(QMainWindow):
         if geometry:
             self.restoreGeometry(geometry)
             self.restoreState(settings.get(WINDOW_STATE))
-        self.reload()
+        self.loader.load(head_first=True)
         self.roster.focus_search()
 
     # ------------------------------------------------------------ menus
@@ -192,22 +192,18 @@ class MainWindow(QMainWindow):
 
     def reload(self) -> None:
         """Read the roster, groups and counts again after a change."""
+        self.loader.load()
+
+    def _show_roster(self, data: RosterData) -> None:
         current = self.roster.current_household()
-        with self.file.read() as session:
-            # Search texts are not needed to paint; they follow as soon as the loop is idle.
-            table = load_roster(session, with_search=False)
-            counts = household_counts(table)
-            tree = groups.group_tree(session, counts=counts)
-        unassigned = counts.get(None, (0, 0))[0]
-        self.model.set_table(table)
-        self._search_texts.submit(table)
-        self.groups.set_groups(tree, unassigned=unassigned)
+        self.model.set_table(data.table)
+        self.groups.set_groups(data.tree, unassigned=data.unassigned)
         if current is not None:
             self.roster.select_household(current)
-        active = sum(total for total, _paper in counts.values())
+        count: object = data.active if data.table.complete else "…"
         self.status.setText(
             _("{name} · {count} households · {year} · {file}").format(
-                name=self.association.name, count=active,
+                name=self.association.name, count=count,
                 year=format_nendo(self.year, self.association.fiscal_year_start_month),
                 file=self.file.path)
         )

@@ -15,7 +15,15 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QBrush, QColor
 
 from desktop.domain.labels import channel_label
-from desktop.domain.roster import COLUMN_KEYS, WITHDRAWN, RosterTable, filter_rows
+from desktop.domain.models import NoticeChannel
+from desktop.domain.roster import (
+    COLUMN_KEYS,
+    ROW_OFFSET,
+    WITHDRAWN,
+    RosterTable,
+    filter_rows,
+    match_text,
+)
 from desktop.domain.text import fold_for_search
 from desktop.i18n import N_, _
 
@@ -32,31 +40,49 @@ HEADERS = {
 }
 _NUMBER_COLUMNS = {COLUMN_KEYS.index("members")}
 _CHANNEL = COLUMN_KEYS.index("channel")
-_GREY = QBrush(QColor(128, 128, 128))
+_GREY = QBrush(QColor(128, 128, 128))  # withdrawn households
 
 Index = QModelIndex | QPersistentModelIndex
 
 
-class RosterModel(QAbstractTableModel):
-    """Households of the roster, one row each, after the current filter and sort."""
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
+_ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole)
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+_GROUP = COLUMN_KEYS.index("group")
+_REMEMBERED_SEARCHES = 64
 
-    def __init__(self, load_search_texts: Callable[[RosterTable], None] | None = None) -> None:
+
+class RosterModel(QAbstractTableModel):
+    """Households of the roster, one row each, after the current filter and sort.
+
+    Search results are remembered per folded search text for the current group and withdrawn
+    filter, so Backspace and retyping cost nothing, and a longer text searches only the
+    shorter one's result.
+    """
+
+    def __init__(self, complete_table: Callable[[], None] | None = None) -> None:
         super().__init__()
-        self._load_search_texts = load_search_texts
+        # Called when a filter needs the whole roster but only its head has been read.
+        self._complete_table = complete_table
         self._table = RosterTable(search=[])
         self._rows: list[int] = []
         self._text = ""
         self._group_ids: set[str | None] | None = None
         self._include_withdrawn = False
         self._sort: tuple[int, Qt.SortOrder] | None = None
+        self._results: dict[str, list[int]] = {}  # folded text → rows, for the filter above
         self._headers = [_(HEADERS[key]) for key in COLUMN_KEYS]
+        self._channel_names = {channel.value: channel_label(channel) for channel in NoticeChannel}
+        self._withdrawn_text = _("Withdrawn")
 
     # ------------------------------------------------------------ data
 
     def set_table(self, table: RosterTable) -> None:
         """Show a freshly loaded roster with the current filter and sort."""
         self._table = table
-        self._refilter(narrow=False)
+        self._results.clear()
+        self._refilter()
 
     @property
     def table(self) -> RosterTable:
@@ -71,37 +97,38 @@ class RosterModel(QAbstractTableModel):
         include_withdrawn: bool | None = None,
     ) -> None:
         """Change any part of the filter (``group_ids=None`` means every group)."""
-        narrow = True
+        if not self._table.complete and self._complete_table is not None:
+            self._complete_table()  # comes back through set_table with the whole roster
         if text is not None:
-            # The next keystroke usually extends the search: search only the last result.
-            narrow = fold_for_search(self._text) in fold_for_search(text)
             self._text = text
-        if group_ids is not False:
-            narrow = False
+        if group_ids is not False and group_ids != self._group_ids:
             self._group_ids = group_ids  # type: ignore[assignment]
-        if include_withdrawn is not None:
-            narrow = narrow and include_withdrawn == self._include_withdrawn
+            self._results.clear()
+        if include_withdrawn is not None and include_withdrawn != self._include_withdrawn:
             self._include_withdrawn = include_withdrawn
-        self._refilter(narrow=narrow)
+            self._results.clear()
+        self._refilter()
 
-    def ensure_search_texts(self) -> None:
-        """Load the search texts if the table came without them (the window loads the roster
-        without them to paint sooner, then calls this when idle)."""
-        if self._table.search is None and self._load_search_texts is not None:
-            self._load_search_texts(self._table)
+    def _matching(self, needle: str) -> list[int]:
+        found = self._results.get(needle)
+        if found is not None:
+            return found
+        if not needle:
+            found = filter_rows(self._table, group_ids=self._group_ids,
+                                include_withdrawn=self._include_withdrawn)
+        else:
+            # Search within the result of the longest remembered text this one contains.
+            shorter = max((key for key in self._results if key in needle), key=len,
+                          default="")
+            found = match_text(self._table, needle, self._matching(shorter))
+        if len(self._results) >= _REMEMBERED_SEARCHES:
+            self._results.clear()
+        self._results[needle] = found
+        return found
 
-    def _refilter(self, *, narrow: bool) -> None:
-        if self._text:
-            self.ensure_search_texts()
+    def _refilter(self) -> None:
         self.beginResetModel()
-        rows = filter_rows(
-            self._table,
-            text=self._text,
-            group_ids=self._group_ids,
-            include_withdrawn=self._include_withdrawn,
-            within=sorted(self._rows) if narrow else None,
-        )
-        self._rows = rows
+        self._rows = list(self._matching(fold_for_search(self._text)))
         if self._sort is not None:
             self._apply_sort(*self._sort)
         self.endResetModel()
@@ -125,6 +152,7 @@ class RosterModel(QAbstractTableModel):
         return self._table.withdrawn(self._rows[row])
 
     # ------------------------------------------------------------ Qt model
+    # data() runs for every visible cell and role at each repaint: keep it lean.
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
@@ -132,30 +160,31 @@ class RosterModel(QAbstractTableModel):
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(COLUMN_KEYS)
 
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        row, column = self._rows[index.row()], index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(row, column)
-        if role == Qt.ItemDataRole.ForegroundRole and self._table.withdrawn(row):
-            return _GREY
-        if role == Qt.ItemDataRole.TextAlignmentRole and column in _NUMBER_COLUMNS:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    def data(self, index: Index, role: int = _DISPLAY) -> Any:
+        if role == _DISPLAY:
+            return self._display(self._rows[index.row()], index.column())
+        if role == _FOREGROUND:
+            return _GREY if self._table.withdrawn(self._rows[index.row()]) else None
+        if role == _ALIGNMENT and index.column() in _NUMBER_COLUMNS:
+            return _RIGHT
         return None
 
     def _display(self, row: int, column: int) -> str:
-        value = self._table.value(row, column)
-        if column == WITHDRAWN:
-            return _("Withdrawn") if value else ""
+        value = self._table.rows[row][ROW_OFFSET + column]
+        if value is None:
+            return ""
+        if column == _GROUP:
+            return self._table.group_names.get(value, "")
         if column == _CHANNEL:
-            return channel_label(str(value))
-        return "" if value is None else str(value)
+            return self._channel_names.get(value, str(value))
+        if column == WITHDRAWN:
+            return self._withdrawn_text if value else ""
+        return str(value)
 
     def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+        self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY
     ) -> Any:
-        if role != Qt.ItemDataRole.DisplayRole:
+        if role != _DISPLAY:
             return None
         if orientation == Qt.Orientation.Horizontal:
             return self._headers[section]

@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future
 from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
-from desktop.domain.roster import RosterTable, search_texts_for
 from desktop.i18n import _
-from desktop.store.association_file import AssociationFile
 
 R = TypeVar("R")
 
@@ -174,37 +171,3 @@ class TaskRunner(QObject):
         """Whether any task is still running."""
         return bool(self._running)
 
-
-class SearchTextLoader:
-    """Loads a roster's search texts on a worker thread right after the roster is shown.
-
-    They are the bulk of the roster's data and not needed to paint it; by the time the officer
-    types, they are usually there. If not, :meth:`attach` waits for them.
-    """
-
-    def __init__(self, association_file: AssociationFile) -> None:
-        self._file = association_file
-        self._pending: dict[int, Future[list[str]]] = {}
-
-    def submit(self, table: RosterTable) -> None:
-        """Start loading the texts of ``table``."""
-        future: Future[list[str]] = Future()
-        self._pending = {id(table): future}
-
-        def load() -> None:
-            try:
-                with self._file.read() as session:
-                    future.set_result(search_texts_for(session, table))
-            except BaseException as error:  # re-raised on the main thread by attach()
-                future.set_exception(error)
-
-        threading.Thread(target=load, name="search texts", daemon=True).start()
-
-    def attach(self, table: RosterTable) -> None:
-        """Give ``table`` its search texts, waiting for the loader if it is still busy."""
-        future = self._pending.pop(id(table), None)
-        if future is not None:
-            table.search = future.result()
-        else:
-            with self._file.read() as session:
-                table.search = search_texts_for(session, table)

@@ -15,11 +15,18 @@ import time
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
-from tests.bench import roster_cold_start, roster_open_paint, roster_rss, search_keystroke
+from tests.bench import (
+    roster_cold_start,
+    roster_open_complete,
+    roster_open_paint,
+    roster_rss,
+    search_keystroke,
+)
 from tests.bench.common import Figure
 
 FIGURES: tuple[ModuleType, ...] = (
     roster_open_paint,
+    roster_open_complete,
     roster_cold_start,
     roster_rss,
     search_keystroke,

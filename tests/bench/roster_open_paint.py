@@ -3,8 +3,9 @@ roster table's first completed paint, in a child that has already imported every
 its QApplication.
 
 Ours: ``AppController(app, Settings()).open_path(path)``, then the paint of
-``controller.window.roster.table.viewport()``. Floor: raw ``sqlite3`` fetch of the visible
-columns into tuples, a minimal model, a QTableView as a QMainWindow's central widget, show,
+``controller.window.roster.table.viewport()`` (the first screenful; the child then also
+waits for the whole roster, which ``roster_open_complete`` reports). Floor: raw ``sqlite3``
+fetch of the visible columns into tuples, a minimal model, a QTableView as a QMainWindow's central widget, show,
 the same paint wait. The issue asks for ratio ≤ 2 and value < 1 s.
 
     python -m tests.bench.roster_open_paint            # the figure (5 + 5 children)
@@ -43,6 +44,8 @@ PROFILE_TOP = 25
 def open_ours(path: Path, *, profile: bool = False) -> dict[str, Any]:
     """Open ``path`` in our window (imports and QApplication done first, untimed); return the
     seconds to the roster's first paint and the memory then."""
+    from PySide6.QtCore import QEventLoop
+
     from desktop.app import AppController, ensure_japanese_font
     from desktop.ui.settings import Settings
     from tests.bench.painting import has_rows, make_app, wait_for_first_paint
@@ -63,7 +66,14 @@ def open_ours(path: Path, *, profile: bool = False) -> dict[str, Any]:
         profiler.disable()
     if painted is None:
         return {"error": "the roster table never painted"}
-    result: dict[str, Any] = {"seconds": painted - started, "rss_mib": rss_mib()}
+    # A large roster paints its first screenful first; the rest is read in the background.
+    # Memory and "complete" are taken once the whole roster is there.
+    window = controller.window
+    while window.loader.loading:  # sleep until the loader's result is posted, no busy loop
+        app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
+    complete = time.perf_counter()
+    result: dict[str, Any] = {"seconds": painted - started,
+                              "seconds_complete": complete - started, "rss_mib": rss_mib()}
     if profiler is not None:
         result["profile"] = _desktop_entries(profiler)
     return result
@@ -88,7 +98,9 @@ def open_floor(path: Path) -> dict[str, Any]:
     painted = wait_for_first_paint(view.viewport(), ready=has_rows(view))
     if painted is None:
         return {"error": "the floor table never painted"}
-    return {"seconds": painted - started, "rss_mib": rss_mib()}
+    # The floor has everything once it has painted.
+    seconds = painted - started
+    return {"seconds": seconds, "seconds_complete": seconds, "rss_mib": rss_mib()}
 
 
 def _desktop_entries(profiler: cProfile.Profile) -> list[str]:

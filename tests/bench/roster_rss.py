@@ -1,9 +1,9 @@
-"""Figure ``roster_rss_50k``: resident memory (VmRSS, MiB) of the child right after the roster
-table's first paint on the 50,000-household file, ours against the floor.
+"""Figure ``roster_rss_50k``: resident memory (VmRSS, MiB) with the 50,000-household roster
+open, ours against the floor.
 
-The children do exactly what ``roster_open_paint`` measures (imports, QApplication, open,
-paint) and read ``/proc/self/status`` at the paint. Memory taken later (the search texts loaded
-in the background, an automatic backup) is not counted.
+The children do what ``roster_open_paint`` measures (imports, QApplication, open, paint) and
+read ``/proc/self/status`` once the whole roster is loaded (ours reads it in the background
+after painting the first screenful; the floor has it all at its paint).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ MODULE = "roster_rss"
 
 
 def child_main(argv: Sequence[str]) -> int:
-    """Run one side in this fresh process and print its memory at the paint."""
+    """Run one side in this fresh process and print its memory with the roster loaded."""
     side, path = argv[0], Path(argv[argv.index("--db") + 1])
     result = open_ours(path) if side == "ours" else open_floor(path)
     child_result(result)

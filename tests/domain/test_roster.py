@@ -21,10 +21,11 @@ from desktop.domain.models import GroupKind, NoticeChannel
 from desktop.domain.roster import (
     COLUMN_KEYS,
     RosterTable,
-    attach_search_texts,
+    count_households,
     export_rows,
     filter_rows,
     load_roster,
+    load_roster_head,
 )
 from desktop.store.association_file import AssociationFile
 
@@ -182,14 +183,19 @@ def test_export_csv(roster: tuple[RosterTable, dict[str, uuid.UUID]]) -> None:
     ]
 
 
-def test_search_texts_can_come_later(association_file: AssociationFile) -> None:
+def test_the_head_is_the_first_screenful_of_members_in_50on_order(
+    association_file: AssociationFile,
+) -> None:
     with association_file.write() as session:
-        create_household(
-            session, data=HouseholdData(number="1", display_name="加藤 一", furigana="かとう")
-        )
-        table = load_roster(session, with_search=False)
-        assert filter_rows(table) == [0]  # no text: the search texts are not needed
-        with pytest.raises(ValueError, match="search texts"):
-            filter_rows(table, text="かとう")
-        attach_search_texts(session, table)
-    assert filter_rows(table, text="カトウ") == [0]
+        for number, name, reading in [("1", "金子 健", "かねこ"), ("2", "加藤 一", "かとう"),
+                                      ("3", "後藤 二", "ごとう"), ("4", "我妻 三", "がとう")]:
+            create_household(
+                session, data=HouseholdData(number=number, display_name=name, furigana=reading)
+            )
+        head = load_roster_head(session, limit=3)
+        assert count_households(session) == 4
+    assert not head.complete and head.search is None
+    assert [head.value(row, 2) for row in range(len(head))] == ["かとう", "がとう", "かねこ"]
+    assert filter_rows(head) == [0, 1, 2]  # no text: search texts not needed
+    with pytest.raises(ValueError, match="search texts"):
+        filter_rows(head, text="かとう")
