@@ -5,8 +5,8 @@ its QApplication.
 Ours: ``AppController(app, Settings()).open_path(path)``, then the paint of
 ``controller.window.roster.table.viewport()`` (the first screenful; the child then also
 waits for the whole roster, which ``roster_open_complete`` reports). Floor: raw ``sqlite3``
-fetch of the visible columns into tuples, a minimal model, a QTableView as a QMainWindow's central widget, show,
-the same paint wait. The issue asks for ratio ≤ 2 and value < 1 s.
+fetch of the visible columns into tuples, a minimal model, a QTableView as a QMainWindow's
+central widget, show, the same paint wait. The issue asks for ratio ≤ 2 and value < 1 s.
 
     python -m tests.bench.roster_open_paint            # the figure (5 + 5 children)
     python -m tests.bench.roster_open_paint --profile  # cProfile of one open, desktop/ entries
