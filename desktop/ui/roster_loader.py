@@ -55,11 +55,10 @@ class _Bridge(QObject):
 class RosterLoader:
     """Reads the roster for the window, the head first when it is large."""
 
-    def __init__(self, association_file: AssociationFile, apply: Callable[[RosterData], None],
-                 *, head_first_from: int = HEAD_FIRST_FROM) -> None:
+    def __init__(self, association_file: AssociationFile,
+                 apply: Callable[[RosterData], None]) -> None:
         self._file = association_file
         self._apply = apply
-        self._head_first_from = head_first_from
         self._pending: Future[RosterData] | None = None
         self._bridge = _Bridge()
         self._bridge.arrived.connect(self._arrived)
@@ -69,7 +68,7 @@ class RosterLoader:
         is applied now and the whole when it has been read."""
         if head_first:
             with self._file.read() as session:
-                large = count_households(session) >= self._head_first_from
+                large = count_households(session) >= HEAD_FIRST_FROM
                 head = load_roster_head(session, limit=HEAD_ROWS) if large else None
             if head is not None:
                 self._start_background()

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -228,3 +228,22 @@ def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     rank = max(1, math.ceil(fraction * len(ordered)))
     return ordered[rank - 1]
+
+
+def figure_main(
+    argv: Sequence[str] | None,
+    figure: Callable[[], Figure],
+    child_main: Callable[[Sequence[str]], int],
+    extras: dict[str, Callable[[], None]] | None = None,
+) -> int:
+    """The ``main`` of a figure module: ``--child SIDE --db PATH`` runs one side in this
+    process; an extra flag (e.g. ``--profile``) runs its function; else the figure is printed."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["--child"]:
+        return child_main(arguments[1:])
+    for flag, run in (extras or {}).items():
+        if flag in arguments:
+            run()
+            return 0
+    print(figure().as_json(), flush=True)
+    return 0

@@ -17,7 +17,7 @@ from pathlib import Path  # noqa: E402
 from typing import TYPE_CHECKING, Any  # noqa: E402
 
 if TYPE_CHECKING:
-    from tests.bench.common import Figure
+    from tests.bench.common import Figure, figure_main
 
 NAME = "roster_cold_start_50k"
 MODULE = "roster_cold_start"
@@ -82,11 +82,7 @@ def figure() -> "Figure":
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``--child SIDE --db PATH`` in a child; else measure and print the figure."""
-    arguments = list(sys.argv[1:] if argv is None else argv)
-    if arguments[:1] == ["--child"]:
-        return child_main(arguments[1:])
-    print(figure().as_json(), flush=True)
-    return 0
+    return figure_main(argv, figure, child_main)
 
 
 if __name__ == "__main__":

@@ -10,20 +10,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
-from tests.bench.common import Figure, child_result, measured_figure
-from tests.bench.roster_open_paint import open_floor, open_ours
+from tests.bench.common import Figure, figure_main, measured_figure
+from tests.bench.roster_open_paint import child_main
 
 NAME = "roster_open_complete_50k"
 MODULE = "roster_open_complete"
-
-
-def child_main(argv: Sequence[str]) -> int:
-    """Run one side in this fresh process and print its times."""
-    side, path = argv[0], Path(argv[argv.index("--db") + 1])
-    result = open_ours(path) if side == "ours" else open_floor(path)
-    child_result(result)
 
 
 def figure() -> Figure:
@@ -32,12 +24,9 @@ def figure() -> Figure:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``--child SIDE --db PATH`` in a child; else measure and print the figure."""
-    arguments = list(sys.argv[1:] if argv is None else argv)
-    if arguments[:1] == ["--child"]:
-        return child_main(arguments[1:])
-    print(figure().as_json(), flush=True)
-    return 0
+    """``--child SIDE --db PATH`` in a child (the same child as ``roster_open_paint``); else
+    measure and print the figure."""
+    return figure_main(argv, figure, child_main)
 
 
 if __name__ == "__main__":

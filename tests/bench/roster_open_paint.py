@@ -30,6 +30,7 @@ from tests.bench.common import (
     Figure,
     child_result,
     demo_file,
+    figure_main,
     measured_figure,
     rss_mib,
     run_child,
@@ -157,14 +158,7 @@ def print_profile() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``--child SIDE --db PATH`` in a child; ``--profile`` for the profile; else the figure."""
-    arguments = list(sys.argv[1:] if argv is None else argv)
-    if arguments[:1] == ["--child"]:
-        return child_main(arguments[1:])
-    if "--profile" in arguments:
-        print_profile()
-        return 0
-    print(figure().as_json(), flush=True)
-    return 0
+    return figure_main(argv, figure, child_main, {"--profile": print_profile})
 
 
 if __name__ == "__main__":

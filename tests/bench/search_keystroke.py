@@ -35,6 +35,7 @@ from tests.bench.common import (
     Figure,
     child_result,
     demo_file,
+    figure_main,
     measured_figure,
     percentile,
     run_child,
@@ -215,14 +216,7 @@ def print_detail() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """``--child SIDE --db PATH`` in a child; ``--detail`` for one detailed run; else the
     figure."""
-    arguments = list(sys.argv[1:] if argv is None else argv)
-    if arguments[:1] == ["--child"]:
-        return child_main(arguments[1:])
-    if "--detail" in arguments:
-        print_detail()
-        return 0
-    print(figure().as_json(), flush=True)
-    return 0
+    return figure_main(argv, figure, child_main, {"--detail": print_detail})
 
 
 if __name__ == "__main__":

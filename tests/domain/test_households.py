@@ -14,8 +14,10 @@ from desktop.domain.groups import create_group
 from desktop.domain.households import (
     HouseholdData,
     MemberData,
+    add_member,
     create_household,
     get_household,
+    han_route,
     move_household,
     purge_household,
     readmit_household,
@@ -515,3 +517,29 @@ def test_search_text_follows_an_update(searchable: AssociationFile) -> None:
     assert filter_rows(table, text="桜子") == [table.row_of(household_id)]
     assert filter_rows(table, text="桜町") == []  # the address was cleared
     assert table.value(table.row_of(household_id) or 0, COLUMN_KEYS.index("members")) == 1
+
+
+def test_a_member_needs_an_existing_household(association_file: AssociationFile) -> None:
+    with association_file.write() as session, pytest.raises(NotFoundError) as caught:
+        add_member(session, household_id=uuid.uuid4(), member=MemberData(name="山田 花子"))
+    assert "山田 花子" in caught.value.message and caught.value.field == "household"
+
+
+def test_add_member_appends_to_the_household(association_file: AssociationFile) -> None:
+    with association_file.write() as session:
+        household_id = _add(session, "1", "山田 太郎", members=(MemberData(name="山田 太郎"),))
+        add_member(session, household_id=household_id, member=MemberData(name="山田 花子"))
+        record = get_household(session, household_id=household_id)
+    assert [member.name for member in record.members] == ["山田 太郎", "山田 花子"]
+
+
+def test_han_route_lists_members_in_circulation_order(association_file: AssociationFile) -> None:
+    with association_file.write() as session:
+        han = create_group(session, name="1班")
+        first = _add(session, "1", "一", group_id=han)
+        second = _add(session, "2", "二", group_id=han)
+        gone = _add(session, "3", "三", group_id=han)
+        withdraw_household(session, household_id=gone, left_on=date(2025, 5, 1))
+        set_circulation_order(session, group_id=han, household_ids=[second, first])
+        route = han_route(session, group_id=han)
+    assert [stop.household_id for stop in route] == [second, first]
