@@ -48,11 +48,11 @@ class RoleBoard(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.table.itemActivated.connect(lambda _item: self._assign())
+        self.table.itemActivated.connect(lambda _item: self.assign_selected())
         self.assign = QPushButton(_("&Assign…"))
-        self.assign.clicked.connect(self._assign)
+        self.assign.clicked.connect(self.assign_selected)
         self.unassign = QPushButton(_("&Remove holder"))
-        self.unassign.clicked.connect(self._unassign)
+        self.unassign.clicked.connect(self.unassign_selected)
         self.vacant = QLabel()
 
         top = QHBoxLayout()
@@ -114,12 +114,14 @@ class RoleBoard(QWidget):
         item = self.table.item(self.table.currentRow(), 0)
         return item.data(_SLOT) if item is not None else None
 
-    def _assign(self) -> None:
+    def assign_selected(self) -> None:
+        """Ask to assign a holder to the selected slot."""
         selected = self._selected()
         if selected is not None:
             self.assign_requested.emit(selected[0])
 
-    def _unassign(self) -> None:
+    def unassign_selected(self) -> None:
+        """Ask to remove the selected holder."""
         selected = self._selected()
         if selected is not None and selected[1] is not None:
             self.unassign_requested.emit(selected[1])

@@ -70,7 +70,7 @@ def test_choice_survives_a_reload(window: MainWindow) -> None:
 
 def test_add_a_han_then_undo(window: MainWindow, answer_input: Answer) -> None:
     answer_input("getText", "3班")
-    window.add_group(GroupKind.HAN)
+    window.group_actions.add_group(GroupKind.HAN)
     assert _names(window) == ["All households", "1班", "2班", "3班"]
     assert (group_item(window, "3班").text(1), group_item(window, "3班").text(2)) == ("0", "0")
     assert window.undo_stack.undoText() == "Add 3班"
@@ -85,10 +85,10 @@ def test_new_han_is_offered_to_the_editor_and_the_move(
     window: MainWindow, answer_input: Answer
 ) -> None:
     answer_input("getText", "3班")
-    window.add_group(GroupKind.HAN)
+    window.group_actions.add_group(GroupKind.HAN)
     select(window, "0001")
     asked = answer_input("getItem", "3班")
-    window.move_household()
+    window.household_actions.move_household()
     assert asked.calls[0][3] == ["1班", "2班", "3班"]
     assert group_item(window, "3班").text(1) == "1"
 
@@ -97,23 +97,23 @@ def test_add_a_han_with_a_used_name_warns(
     window: MainWindow, answer_input: Answer, messages: Messages
 ) -> None:
     answer_input("getText", "1班")
-    window.add_group(GroupKind.HAN)
+    window.group_actions.add_group(GroupKind.HAN)
     assert messages.warnings == ["There is already a group called 1班 here. Choose another name."]
     assert window.undo_stack.count() == 0
 
 
 def test_add_a_han_cancelled(window: MainWindow, answer_input: Answer) -> None:
     answer_input("getText", "3班", ok=False)
-    window.add_group(GroupKind.HAN)
+    window.group_actions.add_group(GroupKind.HAN)
     assert _names(window) == ["All households", "1班", "2班"]
 
 
 def test_add_a_han_inside_the_chosen_district(window: MainWindow, answer_input: Answer) -> None:
     answer_input("getText", "東地区")
-    window.add_group(GroupKind.DISTRICT)
+    window.group_actions.add_group(GroupKind.DISTRICT)
     choose_group(window, "東地区")
     answer_input("getText", "3班")
-    window.add_group(GroupKind.HAN)
+    window.group_actions.add_group(GroupKind.HAN)
     district = group_item(window, "東地区")
     assert [district.child(i).text(0) for i in range(district.childCount())] == ["3班"]
 
@@ -121,7 +121,7 @@ def test_add_a_han_inside_the_chosen_district(window: MainWindow, answer_input: 
 def test_rename_then_undo(window: MainWindow, answer_input: Answer) -> None:
     choose_group(window, "1班")
     answer_input("getText", "一班")
-    window.rename_group()
+    window.group_actions.rename_group()
     assert "一班" in _names(window)
     assert set(shown(window.model, "group")) == {"一班"}  # still filtered, by the new name
     window.undo_stack.undo()
@@ -130,7 +130,7 @@ def test_rename_then_undo(window: MainWindow, answer_input: Answer) -> None:
 
 def test_delete_a_han_with_households_is_refused(window: MainWindow, messages: Messages) -> None:
     choose_group(window, "1班")
-    window.delete_group()
+    window.group_actions.delete_group()
     assert messages.warnings == [
         "1班 still has households or 班 in it. Move them to another group first."
     ]
@@ -138,9 +138,9 @@ def test_delete_a_han_with_households_is_refused(window: MainWindow, messages: M
 
 def test_delete_an_empty_han_then_undo(window: MainWindow, answer_input: Answer) -> None:
     answer_input("getText", "3班")
-    window.add_group(GroupKind.HAN)
+    window.group_actions.add_group(GroupKind.HAN)
     choose_group(window, "3班")
-    window.delete_group()
+    window.group_actions.delete_group()
     assert "3班" not in _names(window)
     window.undo_stack.undo()
     assert "3班" in _names(window)
@@ -149,6 +149,6 @@ def test_delete_an_empty_han_then_undo(window: MainWindow, answer_input: Answer)
 def test_group_actions_without_a_chosen_group_say_so(
     window: MainWindow, messages: Messages
 ) -> None:
-    window.rename_group()
-    window.delete_group()
+    window.group_actions.rename_group()
+    window.group_actions.delete_group()
     assert messages.warnings == ["Choose a group in the group list first."] * 2

@@ -40,7 +40,7 @@ def _group_of(window: MainWindow, number: str) -> str:
 def _withdraw(window: MainWindow, answer_input: Answer, number: str) -> uuid.UUID:
     household = select(window, number)
     answer_input("getText", "令和8年5月1日")
-    window.withdraw_household()
+    window.household_actions.withdraw_household()
     return household
 
 
@@ -55,10 +55,10 @@ def _show_withdrawn(window: MainWindow) -> None:
 def test_actions_without_a_chosen_household_say_so(window: MainWindow, messages: Messages) -> None:
     clear_selection(window)
     for action in (
-        window.move_household,
-        window.withdraw_household,
-        window.readmit_household,
-        window.purge_household,
+        window.household_actions.move_household,
+        window.household_actions.withdraw_household,
+        window.household_actions.readmit_household,
+        window.household_actions.purge_household,
     ):
         action()
     assert messages.warnings == ["Choose a household in the roster first."] * 4
@@ -74,7 +74,7 @@ def test_move_to_another_han_and_undo(
     household = select(window, "0001")
     before = _record(demo_file, household)
     asked = answer_input("getItem", "2班")
-    window.move_household()
+    window.household_actions.move_household()
 
     (call,) = asked.calls
     choices, current = call[3], call[4]
@@ -100,7 +100,7 @@ def test_move_to_another_han_and_undo(
 def test_move_cancelled_changes_nothing(window: MainWindow, answer_input: Answer) -> None:
     select(window, "0001")
     answer_input("getItem", "2班", ok=False)
-    window.move_household()
+    window.household_actions.move_household()
     assert _group_of(window, "0001") == "1班"
     assert window.undo_stack.count() == 0
 
@@ -113,7 +113,7 @@ def test_withdraw_hides_the_household(
 ) -> None:
     household = select(window, "0001")
     asked = answer_input("getText", "令和8年5月1日")
-    window.withdraw_household()
+    window.household_actions.withdraw_household()
 
     assert asked.kwargs == [{"text": TODAY.isoformat()}]  # today is offered
     assert _record(demo_file, household).left_on == date(2026, 5, 1)
@@ -148,7 +148,7 @@ def test_withdraw_accepts_a_western_date(
 ) -> None:
     household = select(window, "0001")
     answer_input("getText", "2026-05-31")
-    window.withdraw_household()
+    window.household_actions.withdraw_household()
     assert _record(demo_file, household).left_on == date(2026, 5, 31)
 
 
@@ -157,7 +157,7 @@ def test_withdraw_with_a_wrong_date_warns(
 ) -> None:
     select(window, "0001")
     answer_input("getText", "来月")
-    window.withdraw_household()
+    window.household_actions.withdraw_household()
     assert messages.warnings == ["「来月」 is not a date. Type it as 令和7年4月1日 or 2025-04-01."]
     assert "0001" in shown(window.model, "number")
 
@@ -165,7 +165,7 @@ def test_withdraw_with_a_wrong_date_warns(
 def test_withdraw_cancelled_changes_nothing(window: MainWindow, answer_input: Answer) -> None:
     select(window, "0001")
     answer_input("getText", "令和8年5月1日", ok=False)
-    window.withdraw_household()
+    window.household_actions.withdraw_household()
     assert "0001" in shown(window.model, "number")
 
 
@@ -173,7 +173,7 @@ def test_readmit(window: MainWindow, answer_input: Answer, demo_file: Associatio
     household = _withdraw(window, answer_input, "0001")
     _show_withdrawn(window)
     select(window, "0001")
-    window.readmit_household()
+    window.household_actions.readmit_household()
     assert _record(demo_file, household).left_on is None
     window.roster.withdrawn.click()  # hide withdrawn again: 0001 is a member now
     assert "0001" in shown(window.model, "number")
@@ -184,7 +184,7 @@ def test_readmit(window: MainWindow, answer_input: Answer, demo_file: Associatio
 
 def test_readmit_of_a_member_warns(window: MainWindow, messages: Messages) -> None:
     select(window, "0001")
-    window.readmit_household()
+    window.household_actions.readmit_household()
     assert messages.warnings == ["服部 修 is a member already."]
 
 
@@ -198,7 +198,7 @@ def test_purge_asks_then_removes(
     _show_withdrawn(window)
     select(window, "0001")
     messages.answer = True
-    window.purge_household()
+    window.household_actions.purge_household()
 
     assert len(messages.questions) == 1
     assert "Delete 服部 修 and its members for good?" in messages.questions[0]
@@ -217,7 +217,7 @@ def test_purge_answered_no_keeps_it(
     _show_withdrawn(window)
     select(window, "0001")
     messages.answer = False
-    window.purge_household()
+    window.household_actions.purge_household()
     assert len(messages.questions) == 1
     assert "0001" in shown(window.model, "number")
 
@@ -225,7 +225,7 @@ def test_purge_answered_no_keeps_it(
 def test_purge_of_a_member_is_refused(window: MainWindow, messages: Messages) -> None:
     select(window, "0001")
     messages.answer = True
-    window.purge_household()
+    window.household_actions.purge_household()
     assert messages.warnings == [
         "服部 修 is still a member. Withdraw the household before deleting it."
     ]

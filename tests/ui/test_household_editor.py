@@ -74,7 +74,7 @@ def test_new_household_appears_in_the_roster(
     window: MainWindow, drive: Drive, messages: Messages
 ) -> None:
     drive(_new_aoki)
-    window.new_household()
+    window.household_actions.new_household()
     assert messages.warnings == []
     assert "0100" in shown(window.model, "number")
     assert window.roster.count.text() == "41 of 41 households"
@@ -83,7 +83,7 @@ def test_new_household_appears_in_the_roster(
 
 def test_new_household_is_sorted_in_50on_order(window: MainWindow, drive: Drive) -> None:
     drive(_new_aoki)
-    window.new_household()
+    window.household_actions.new_household()
     furigana = shown(window.model, "furigana")
     assert furigana.index("あおき いちろう") == furigana.index("アベ ダイキ") - 1
 
@@ -92,7 +92,7 @@ def test_new_household_starts_with_an_empty_head_of_household(
     window: MainWindow, drive: Drive
 ) -> None:
     opened = drive(lambda _dialog: None, save=False)
-    window.new_household()
+    window.household_actions.new_household()
     (dialog,) = opened
     assert dialog.number.text() == ""
     assert dialog.members.rowCount() == 1
@@ -106,7 +106,7 @@ def test_new_household_goes_into_the_chosen_han(
 ) -> None:
     choose_group(window, "2班")
     opened = drive(_new_aoki)
-    window.new_household()
+    window.household_actions.new_household()
     assert opened[0].group.currentText() == "2班"
     record = _record(demo_file, household_id(window, "0100"))
     assert record.group_id == window.groups.current_group_id()
@@ -115,7 +115,7 @@ def test_new_household_goes_into_the_chosen_han(
 
 def test_cancel_saves_nothing(window: MainWindow, drive: Drive) -> None:
     opened = drive(_new_aoki, save=False)
-    window.new_household()
+    window.household_actions.new_household()
     opened[0].reject()
     assert window.model.rowCount() == 40
     assert window.undo_stack.count() == 0
@@ -123,7 +123,7 @@ def test_cancel_saves_nothing(window: MainWindow, drive: Drive) -> None:
 
 def test_undo_of_a_new_household_removes_it(window: MainWindow, drive: Drive) -> None:
     drive(_new_aoki)
-    window.new_household()
+    window.household_actions.new_household()
     assert window.undo_stack.undoText() == "New household 青木 一郎"
     window.undo_stack.undo()
     assert "0100" not in shown(window.model, "number")
@@ -165,7 +165,7 @@ def test_a_problem_keeps_the_dialog_open_at_the_field(
         getattr(dialog, field).setText(value)
 
     opened = drive(_then(_new_aoki, wrong))
-    window.new_household()
+    window.household_actions.new_household()
     (dialog,) = opened
     assert len(messages.warnings) == 1
     assert message in messages.warnings[0]
@@ -186,7 +186,7 @@ def test_fixing_the_field_then_saving_works(
         dialog.number.setText("0001")
 
     opened = drive(_then(_new_aoki, duplicate))
-    window.new_household()
+    window.household_actions.new_household()
     (dialog,) = opened
     assert dialog.number.selectedText() == "0001"  # selected, so typing replaces it
     dialog.number.setText("0101")
@@ -205,7 +205,7 @@ def test_problem_in_a_member_row_focuses_the_members(
         head.setText("")
 
     opened = drive(_then(_new_aoki, nameless))
-    window.new_household()
+    window.household_actions.new_household()
     assert "Member 1: the name is empty" in messages.warnings[0]
     assert opened[0].focusWidget() is opened[0].members
 
@@ -217,7 +217,7 @@ def test_email_channel_needs_an_address(
         dialog.channel.setCurrentIndex(dialog.channel.findData(NoticeChannel.EMAIL))
 
     opened = drive(_then(_new_aoki, by_email))
-    window.new_household()
+    window.household_actions.new_household()
     assert "has no e-mail address" in messages.warnings[0]
     assert opened[0].focusWidget() is opened[0].emails[0]
 
@@ -227,7 +227,7 @@ def test_email_channel_needs_an_address(
 
 def test_editor_opens_with_the_household(window: MainWindow, drive: Drive) -> None:
     opened = drive(lambda _dialog: None, save=False)
-    window.edit_household(household_id(window, "0001"))
+    window.household_actions.edit_household(household_id(window, "0001"))
     (dialog,) = opened
     assert dialog.windowTitle() == "Household 0001"
     assert dialog.display_name.text() == "服部 修"
@@ -253,7 +253,7 @@ def test_edit_then_undo_then_redo(
 ) -> None:
     household = household_id(window, "0001")
     drive(_rename("服部 修二"))
-    window.edit_household(household)
+    window.household_actions.edit_household(household)
     assert _names(window)["0001"] == "服部 修二"
     assert window.undo_stack.undoText() == "Edit 服部 修二"
 
@@ -272,7 +272,7 @@ def test_saving_an_edit_keeps_the_household_in_its_han(
     household = household_id(window, "0001")
     before = _record(demo_file, household)
     drive(_rename("服部 修二"))
-    window.edit_household(household)
+    window.household_actions.edit_household(household)
     after = _record(demo_file, household)
     assert (after.group_id, after.circulation_order) == (
         before.group_id,
@@ -285,7 +285,7 @@ def test_edit_keeps_the_household_selected(window: MainWindow, drive: Drive) -> 
     household = household_id(window, "0001")
     window.roster.select_household(household)
     drive(_rename("服部 修二"))
-    window.edit_household(household)
+    window.household_actions.edit_household(household)
     assert window.roster.current_household() == household
 
 
@@ -299,7 +299,7 @@ def test_moving_in_the_editor_is_undone_to_the_same_place(
         dialog.group.setCurrentText("2班")
 
     drive(to_han_2)
-    window.edit_household(household)
+    window.household_actions.edit_household(household)
     assert _record(demo_file, household).group_id != before.group_id
     window.undo_stack.undo()
     after = _record(demo_file, household)
@@ -326,7 +326,7 @@ def test_add_a_member_in_the_dialog(
         relation.setText("妻")
 
     drive(add)
-    window.edit_household(household)
+    window.household_actions.edit_household(household)
     members = _record(demo_file, household).members
     assert len(members) == 4
     assert (members[-1].name, members[-1].relation, members[-1].is_head) == (
@@ -352,7 +352,7 @@ def test_remove_a_member_in_the_dialog(
         assert dialog.members.rowCount() == 2
 
     drive(remove_second)
-    window.edit_household(household)
+    window.household_actions.edit_household(household)
     after = _record(demo_file, household).members
     assert [m.id for m in after] == [before[0].id, before[2].id]
 
@@ -370,7 +370,7 @@ def test_a_member_holding_a_role_cannot_be_removed(
         dialog.remove_member()
 
     opened = drive(remove_head)
-    window.edit_household(household)
+    window.household_actions.edit_household(household)
     assert "holds the role 会長" in messages.warnings[0]
     assert opened[0].isVisible()
     assert opened[0].focusWidget() is opened[0].members
@@ -380,7 +380,7 @@ def test_a_member_holding_a_role_cannot_be_removed(
 
 def test_joined_date_is_shown_in_both_calendars(window: MainWindow, drive: Drive) -> None:
     opened = drive(lambda dialog: dialog.joined_on.setText("令和8年5月1日"), save=False)
-    window.new_household()
+    window.household_actions.new_household()
     assert opened[0].joined_shown.text() == "令和8年5月1日 (2026-05-01)"
     opened[0].joined_on.setText("someday")
     assert opened[0].joined_shown.text() == "(not a date)"
@@ -393,7 +393,7 @@ def test_editing_a_household_deleted_meanwhile_warns(
     with demo_file.write() as session:
         households.delete_new_household(session, household_id=household)
     opened = drive(lambda _dialog: None)
-    window.edit_household(household)
+    window.household_actions.edit_household(household)
     assert opened == []
     assert messages.warnings == ["This household no longer exists. Reload the roster."]
     assert "0001" not in shown(window.model, "number")  # the roster was reloaded

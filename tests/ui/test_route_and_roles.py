@@ -59,7 +59,7 @@ def test_reordering_the_route_is_one_undoable_edit(
         return 1
 
     monkeypatch.setattr(route_dialog.RouteDialog, "exec", reverse_and_save)
-    window.edit_route()
+    window.group_actions.edit_route()
     assert _route(window, "1班") == list(reversed(before))
     window.undo_stack.undo()
     assert _route(window, "1班") == before
@@ -69,7 +69,7 @@ def test_reordering_the_route_is_one_undoable_edit(
 
 def test_route_needs_a_han(window: MainWindow, messages: Messages) -> None:
     window.groups.setCurrentItem(window.groups.topLevelItem(0))  # all households
-    window.edit_route()
+    window.group_actions.edit_route()
     assert messages.warnings
 
 
@@ -77,7 +77,7 @@ def test_rename_a_role_then_undo(window: MainWindow, answer_input: Answer) -> No
     window.tabs.setCurrentWidget(window.role_board)
     window.role_board.table.selectRow(0)  # 会長
     answer_input("getText", "自治会長")
-    window.rename_role()
+    window.role_actions.rename_role()
     with window.file.read() as session:
         names = [role.name for role in roles.list_roles(session)]
     assert names[0] == "自治会長"
@@ -91,7 +91,7 @@ def test_a_role_with_holders_cannot_be_deleted(window: MainWindow, messages: Mes
     window.tabs.setCurrentWidget(window.role_board)
     window.role_board.table.selectRow(0)  # 会長, held in the demo
     messages.answer = True
-    window.delete_role()
+    window.role_actions.delete_role()
     assert any("cannot be deleted" in text for text in messages.warnings)
 
 
@@ -102,12 +102,12 @@ def test_a_new_role_can_be_deleted(
     answer_input("getText", "広報部長")
     monkeypatch.setattr("PySide6.QtWidgets.QInputDialog.getItem",
                         staticmethod(lambda *args, **kwargs: (args[3][0], True)))
-    window.add_role()
+    window.role_actions.add_role()
     table = window.role_board.table
     row = next(r for r in range(table.rowCount()) if table.item(r, 0).text() == "広報部長")
     table.selectRow(row)
     messages.answer = True
-    window.delete_role()
+    window.role_actions.delete_role()
     with window.file.read() as session:
         assert "広報部長" not in [role.name for role in roles.list_roles(session)]
     assert not any(table.item(r, 0).text() == "広報部長" for r in range(table.rowCount()))
