@@ -64,9 +64,10 @@ class GroupTree(QTreeWidget):
     def fit_columns(self) -> None:
         """Size the columns for the current font (cheaper than measuring every row)."""
         em = self.fontMetrics().horizontalAdvance("あ")
-        self.setColumnWidth(0, em * 9)
-        self.setColumnWidth(1, em * 4)
-        self.setColumnWidth(2, em * 3)
+        widths = (em * 9, em * 4, em * 3)
+        for column, width in enumerate(widths):
+            self.setColumnWidth(column, width)
+        self.setMinimumWidth(sum(widths) + em * 2)  # the dock grows with large print
 
     @staticmethod
     def _item(name: str, households: int, paper: int, key: str) -> QTreeWidgetItem:
