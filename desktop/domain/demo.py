@@ -16,35 +16,24 @@ from sqlmodel import Session, select
 
 from desktop.domain.association import create_association
 from desktop.domain.demo_data import DemoGroup, DemoRoster
-from desktop.domain.households import HouseholdData, MemberData, search_text
+from desktop.domain.households import (
+    HouseholdData,
+    MemberData,
+    NewHousehold,
+    bulk_add_households,
+)
 from desktop.domain.ids import uuid7
 from desktop.domain.models import (
     GroupKind,
-    Household,
-    Member,
     NoticeChannel,
     Role,
     RoleAssignment,
     RosterGroup,
 )
-from desktop.domain.text import kana_sort_key, normalise_furigana
+from desktop.domain.text import normalise_furigana
 
 Progress = Callable[[int, int], None]
 _BATCH = 5000
-
-
-def _household_row(data: HouseholdData, members: list[MemberData], *, household_id: uuid.UUID,
-                   group_id: uuid.UUID, order: int, now: datetime) -> dict[str, Any]:
-    return {
-        "id": household_id, "number": data.number, "display_name": data.display_name,
-        "furigana": data.furigana, "furigana_key": kana_sort_key(data.furigana),
-        "postal_code": data.postal_code, "address": data.address, "phone": data.phone,
-        "channel": data.channel, "emails": list(data.emails), "group_id": group_id,
-        "circulation_order": order, "joined_on": data.joined_on, "left_on": None,
-        "exempt_han_leader": data.exempt_han_leader, "exempt_duties": False,
-        "notes": data.notes, "search_text": search_text(data, members),
-        "member_count": len(members), "updated_at": now,
-    }
 
 
 def populate_demo(
@@ -72,29 +61,18 @@ def populate_demo(
     session.execute(insert(RosterGroup), group_rows)
 
     total = sum(len(group.households) for _id, group in hans)
-    done = 0
-    household_rows: list[dict[str, Any]] = []
-    member_rows: list[dict[str, Any]] = []
+    new: list[NewHousehold] = []
     member_ids: dict[tuple[str, int], uuid.UUID] = {}
-
-    def flush() -> None:
-        if household_rows:
-            session.execute(insert(Household), household_rows)
-            session.execute(insert(Member), member_rows)
-            household_rows.clear()
-            member_rows.clear()
-        if progress is not None:
-            progress(done, total)
-
     for group_id, group in hans:
         for order, demo in enumerate(group.households, start=1):
-            household_id = uuid7()
-            members = [
-                MemberData(name=m.name, furigana=normalise_furigana(m.furigana),
+            ids = [uuid7() for _member in demo.members]
+            member_ids.update(((demo.number, index), mid) for index, mid in enumerate(ids))
+            members = tuple(
+                MemberData(id=mid, name=m.name, furigana=normalise_furigana(m.furigana),
                            relation=m.relation, is_head=m.is_head, phone=m.phone or "",
                            email=m.email or "", app_access=m.app_access)
-                for m in demo.members
-            ]
+                for mid, m in zip(ids, demo.members, strict=True)
+            )
             data = HouseholdData(
                 number=demo.number, display_name=demo.display_name,
                 furigana=normalise_furigana(demo.furigana), postal_code=demo.postal_code,
@@ -103,22 +81,11 @@ def populate_demo(
                 joined_on=demo.joined_on, exempt_han_leader=demo.exempt_han_leader,
                 notes=demo.notes,
             )
-            household_rows.append(_household_row(
-                data, members, household_id=household_id, group_id=group_id, order=order,
-                now=now))
-            for position, member in enumerate(members):
-                member_id = uuid7()
-                member_ids[(demo.number, position)] = member_id
-                member_rows.append({
-                    "id": member_id, "household_id": household_id, "name": member.name,
-                    "furigana": member.furigana, "relation": member.relation,
-                    "is_head": member.is_head, "phone": member.phone, "email": member.email,
-                    "app_access": member.app_access, "position": position + 1, "notes": "",
-                })
-            done += 1
-            if len(household_rows) >= _BATCH:
-                flush()
-    flush()
+            new.append(NewHousehold(uuid7(), group_id, order, data, members))
+    for start in range(0, total, _BATCH):
+        bulk_add_households(session, new[start:start + _BATCH])
+        if progress is not None:
+            progress(min(start + _BATCH, total), total)
 
     roles = {role.name: role.id for role in session.exec(select(Role)).all()}
     assignments = [

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import delete, func, insert, update
 from sqlmodel import Session, col, select
 
 from desktop.domain.errors import ConflictError, NotFoundError, ValidationError
@@ -574,3 +574,50 @@ def add_member(
     update_household(session, household_id=household_id, data=record.data,
                      members=[*record.members, replace(member, id=new_id)])
     return new_id
+
+
+@dataclass(frozen=True, slots=True)
+class NewHousehold:
+    """A validated household to add in bulk (see :func:`bulk_add_households`)."""
+
+    id: uuid.UUID
+    group_id: uuid.UUID | None
+    circulation_order: int
+    data: HouseholdData
+    members: tuple[MemberData, ...]  # with ids set
+
+
+def bulk_add_households(session: Session, households: Sequence[NewHousehold],
+                        *, batch: int = 5000) -> None:
+    """Insert many households and their members with a few statements (demo, import).
+
+    The data must have been through :func:`clean_household` and :func:`clean_members`, and
+    the numbers checked free: this is the fast path, without per-row checks.
+    """
+    now = datetime.now(UTC).replace(microsecond=0)
+    for start in range(0, len(households), batch):
+        chunk = households[start:start + batch]
+        session.execute(insert(Household), [_household_values(item, now) for item in chunk])
+        session.execute(insert(Member), [
+            {"id": member.id or uuid7(), "household_id": item.id, "name": member.name,
+             "furigana": member.furigana, "relation": member.relation,
+             "is_head": member.is_head, "phone": member.phone, "email": member.email,
+             "app_access": member.app_access, "position": position, "notes": member.notes}
+            for item in chunk for position, member in enumerate(item.members, start=1)
+        ])
+    session.flush()
+
+
+def _household_values(item: NewHousehold, now: datetime) -> dict[str, object]:
+    data = item.data
+    return {
+        "id": item.id, "number": data.number, "display_name": data.display_name,
+        "furigana": data.furigana, "furigana_key": kana_sort_key(data.furigana),
+        "postal_code": data.postal_code, "address": data.address, "phone": data.phone,
+        "channel": data.channel, "emails": list(data.emails), "group_id": item.group_id,
+        "circulation_order": item.circulation_order, "joined_on": data.joined_on,
+        "left_on": None, "exempt_han_leader": data.exempt_han_leader,
+        "exempt_duties": data.exempt_duties, "notes": data.notes,
+        "search_text": search_text(data, item.members), "member_count": len(item.members),
+        "updated_at": now,
+    }
