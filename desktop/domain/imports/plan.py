@@ -1,0 +1,419 @@
+"""What an import would change, row by row, and carrying it out in one transaction.
+
+The plan compares the file's households with the roster: new, updated (which fields),
+unchanged, or in error (why); households moved between 班; active households the file no
+longer lists (proposed withdrawals, never automatic deletions); 班 that do not exist yet;
+possible duplicates. Nothing is written until :func:`apply_import`, which writes everything
+or nothing. Importing the same file twice changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+
+from sqlmodel import Session
+
+from desktop.domain import groups as group_service
+from desktop.domain.errors import ConflictError
+from desktop.domain.households import (
+    HouseholdData,
+    MemberData,
+    NewHousehold,
+    bulk_add_households,
+    move_household,
+    update_household,
+    withdraw_household,
+)
+from desktop.domain.ids import uuid7
+from desktop.domain.imports.model import Field
+from desktop.domain.imports.records import ImportedHousehold, RowProblem, group_key
+from desktop.domain.models import GroupKind, NoticeChannel
+from desktop.domain.text import fold_for_search
+from desktop.i18n import _
+
+Progress = Callable[[int, int], None]
+
+
+class Outcome(enum.StrEnum):
+    """What importing a row would do."""
+
+    NEW = "new"
+    UPDATE = "update"
+    UNCHANGED = "unchanged"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    """One field an update changes: its key, its title as the officer reads it, old and new."""
+
+    key: str
+    title: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedRow:
+    """The outcome of one household of the file (several rows when it lists members)."""
+
+    sheet: str
+    rows: tuple[int, ...]
+    number: str
+    name: str
+    outcome: Outcome
+    changes: tuple[FieldChange, ...] = ()
+    message: str = ""
+    group: str | None = None
+    household_id: uuid.UUID | None = None
+    imported: ImportedHousehold | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Missing:
+    """An active household the file does not list: proposed for withdrawal."""
+
+    household_id: uuid.UUID
+    number: str
+    name: str
+    group: str
+
+
+@dataclass(slots=True)
+class ImportPlan:
+    """Everything an import would do; nothing has been written."""
+
+    file: str
+    rows: list[PlannedRow] = field(default_factory=list)
+    missing: list[Missing] = field(default_factory=list)
+    new_groups: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+
+    def count(self, outcome: Outcome) -> int:
+        """How many households of the file have this outcome."""
+        return sum(row.outcome == outcome for row in self.rows)
+
+    @property
+    def errors(self) -> list[PlannedRow]:
+        """The rows that cannot be imported."""
+        return [row for row in self.rows if row.outcome == Outcome.ERROR]
+
+    @property
+    def moved(self) -> list[PlannedRow]:
+        """Updates that move a household to another 班."""
+        return [row for row in self.rows if any(c.key == "group" for c in row.changes)]
+
+    @property
+    def changes_anything(self) -> bool:
+        """Whether applying would change the roster (withdrawals aside)."""
+        return any(row.outcome in (Outcome.NEW, Outcome.UPDATE) for row in self.rows)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    """What :func:`apply_import` did."""
+
+    added: int
+    updated: int
+    withdrawn: int
+    groups_created: int
+
+
+# ---------------------------------------------------------------- the current roster
+
+_HOUSEHOLDS = """
+SELECT h.id, h.number, h.display_name, h.furigana, h.postal_code, h.address, h.phone,
+       h.channel, h.emails, h.joined_on, h.notes, h.group_id, h.left_on, h.exempt_han_leader,
+       h.exempt_duties, g.name
+FROM household AS h LEFT JOIN roster_group AS g ON g.id = h.group_id
+"""
+_MEMBERS = """
+SELECT id, household_id, name, furigana, relation, is_head, phone, email, app_access, notes
+FROM member ORDER BY household_id, position
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class _Current:
+    id: uuid.UUID
+    data: HouseholdData
+    members: tuple[MemberData, ...]
+    group_id: str | None
+    group: str
+    withdrawn: bool
+
+
+def _current_roster(session: Session) -> dict[str, _Current]:
+    connection = session.connection()
+    members: dict[str, list[MemberData]] = defaultdict(list)
+    for (member_id, household_id, name, furigana, relation, is_head, phone, email, app,
+         notes) in connection.exec_driver_sql(_MEMBERS):
+        members[household_id].append(MemberData(
+            id=uuid.UUID(hex=member_id), name=name, furigana=furigana, relation=relation,
+            is_head=bool(is_head), phone=phone, email=email, app_access=bool(app),
+            notes=notes))
+    current: dict[str, _Current] = {}
+    for (hid, number, name, furigana, postal, address, phone, channel, emails, joined, notes,
+         group_id, left_on, exempt_han, exempt_duties, group) in connection.exec_driver_sql(
+            _HOUSEHOLDS):
+        data = HouseholdData(
+            number=number, display_name=name, furigana=furigana, postal_code=postal,
+            address=address, phone=phone, channel=NoticeChannel(channel),
+            emails=tuple(json.loads(emails or "[]")),
+            joined_on=date.fromisoformat(joined) if joined else None,
+            exempt_han_leader=bool(exempt_han), exempt_duties=bool(exempt_duties), notes=notes)
+        current[number] = _Current(uuid.UUID(hex=hid), data, tuple(members[hid]), group_id,
+                                   group or "", left_on is not None)
+    return current
+
+
+# ---------------------------------------------------------------- planning
+
+_SHOWN = {
+    "display_name": "氏名", "furigana": "フリガナ", "postal_code": "郵便番号", "address": "住所",
+    "phone": "電話", "channel": "配布方法", "emails": "メール", "joined_on": "入会日",
+    "notes": "備考", "members": "世帯員", "group": "班",
+}
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, tuple):
+        return "、".join(_shown(item) for item in value)
+    if isinstance(value, MemberData):
+        return f"{value.name}（{value.relation}）" if value.relation else value.name
+    if isinstance(value, NoticeChannel):
+        return {NoticeChannel.APP: "アプリ", NoticeChannel.EMAIL: "メール",
+                NoticeChannel.PAPER: "紙"}[value]
+    return "" if value is None else str(value)
+
+
+def _member_key(member: MemberData) -> tuple[object, ...]:
+    return (member.name, member.furigana, member.relation, member.is_head, member.phone,
+            member.email)
+
+
+def _merged_members(old: Sequence[MemberData],
+                    new: Sequence[MemberData]) -> tuple[MemberData, ...]:
+    """The file's members, keeping the ids (and app access, notes) of members already known by
+    name, so role assignments and history stay attached to the same person."""
+    known = {fold_for_search(member.name): member for member in old}
+    merged = []
+    for member in new:
+        before = known.pop(fold_for_search(member.name), None)
+        merged.append(member if before is None else replace(
+            member, id=before.id, app_access=before.app_access,
+            notes=member.notes or before.notes))
+    return tuple(merged)
+
+
+def _changes(current: _Current, imported: ImportedHousehold,
+             group: str | None) -> tuple[tuple[FieldChange, ...], HouseholdData,
+                                         tuple[MemberData, ...]]:
+    """The fields that differ, and the household and members as they would be saved."""
+    changes = []
+    data = current.data
+    for name in sorted(imported.given - {"number"}):
+        old, new = getattr(current.data, name), getattr(imported.data, name)
+        if old != new:
+            changes.append(FieldChange(name, _SHOWN.get(name, name), _shown(old), _shown(new)))
+            data = replace(data, **{name: new})
+    members = current.members
+    if imported.members is not None:
+        merged = _merged_members(current.members, imported.members)
+        if [_member_key(m) for m in merged] != [_member_key(m) for m in current.members]:
+            changes.append(FieldChange("members", _SHOWN["members"], _shown(current.members),
+                                       _shown(merged)))
+            members = merged
+    if group is not None and group_key(group) != group_key(current.group or ""):
+        changes.append(FieldChange("group", _SHOWN["group"], current.group, group))
+    return tuple(changes), data, members
+
+
+def _next_numbers(existing: Sequence[str]) -> Callable[[], str]:
+    """Numbers for households of a file without 世帯番号, after the highest in use."""
+    numeric = [int(number) for number in existing if number.isdigit()]
+    width = max((len(number) for number in existing if number.isdigit()), default=4)
+    counter = [max(numeric, default=0)]
+
+    def next_number() -> str:
+        counter[0] += 1
+        return str(counter[0]).zfill(width)
+
+    return next_number
+
+
+def plan_import(
+    session: Session,
+    households: Sequence[ImportedHousehold],
+    problems: Sequence[RowProblem],
+    *,
+    file: str,
+) -> ImportPlan:
+    """Compare the file's households with the roster; writes nothing."""
+    plan = ImportPlan(file=file)
+    current = _current_roster(session)
+    hans: dict[str, list[str]] = defaultdict(list)
+    for node in group_service.group_tree(session):
+        if node.kind == GroupKind.HAN:
+            hans[group_key(node.name)].append(node.name)
+    by_name_address = {
+        (fold_for_search(c.data.display_name), fold_for_search(c.data.address)): c
+        for c in current.values()
+    }
+    next_number = _next_numbers(list(current))
+    seen: dict[str, PlannedRow] = {}
+    for problem in problems:
+        plan.rows.append(PlannedRow(problem.sheet, (problem.row,), "", "", Outcome.ERROR,
+                                    message=f"{problem.where(file)}: {problem.message}"))
+    for imported in households:
+        row = _plan_one(imported, current=current, by_name_address=by_name_address, hans=hans,
+                        next_number=next_number, plan=plan)
+        if row.outcome != Outcome.ERROR and row.number in seen:
+            first = seen[row.number]
+            row = replace(row, outcome=Outcome.ERROR, message=_(
+                "{where}: household number {number} is also on row {other}. "
+                "Give each household its own number, or merge the rows.").format(
+                    where=RowProblem(row.sheet, row.rows[0], Field.NUMBER, "").where(file),
+                    number=row.number, other=first.rows[0]))
+        elif row.outcome != Outcome.ERROR:
+            seen[row.number] = row
+        plan.rows.append(row)
+    listed = {row.number for row in plan.rows if row.number}
+    plan.missing = [
+        Missing(c.id, number, c.data.display_name, c.group)
+        for number, c in sorted(current.items()) if not c.withdrawn and number not in listed
+    ]
+    return plan
+
+
+def _plan_one(
+    imported: ImportedHousehold,
+    *,
+    current: dict[str, _Current],
+    by_name_address: dict[tuple[str, str], _Current],
+    hans: dict[str, list[str]],
+    next_number: Callable[[], str],
+    plan: ImportPlan,
+) -> PlannedRow:
+    data = imported.data
+    group = imported.group
+    if group is not None:
+        names = hans.get(group_key(group), [])
+        if len(names) > 1:
+            return PlannedRow(imported.sheet, imported.rows, data.number, data.display_name,
+                              Outcome.ERROR, message=_(
+                                  "{where}: several 班 are called {group} (in different "
+                                  "districts). Rename one of them first.").format(
+                                  where=RowProblem(imported.sheet, imported.rows[0],
+                                                   Field.GROUP, "").where(plan.file),
+                                  group=group))
+        if names:
+            group = names[0]
+        elif group not in plan.new_groups:
+            plan.new_groups.append(group)
+    match = current.get(data.number) if data.number else by_name_address.get(
+        (fold_for_search(data.display_name), fold_for_search(data.address)))
+    if match is None:
+        number = data.number or next_number()
+        twin = by_name_address.get((fold_for_search(data.display_name),
+                                    fold_for_search(data.address)))
+        if twin is not None and data.number:
+            plan.duplicates.append(_(
+                "{name} ({address}) is new as number {number} but looks like household "
+                "{other} already in the roster.").format(
+                    name=data.display_name, address=data.address, number=number,
+                    other=twin.data.number))
+        return PlannedRow(imported.sheet, imported.rows, number, data.display_name,
+                          Outcome.NEW, group=group, imported=imported)
+    changes, _data, _members = _changes(match, imported, group)
+    outcome = Outcome.UPDATE if changes else Outcome.UNCHANGED
+    return PlannedRow(imported.sheet, imported.rows, match.data.number, data.display_name,
+                      outcome, changes, group=group, household_id=match.id, imported=imported)
+
+
+# ---------------------------------------------------------------- applying
+
+
+def apply_import(
+    session: Session,
+    plan: ImportPlan,
+    *,
+    withdraw_missing: bool = False,
+    create_groups: bool = True,
+    today: date | None = None,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Carry out a plan in the caller's transaction (all or nothing).
+
+    Refused while the plan has errors, or new 班 and ``create_groups`` is off.
+    """
+    if plan.errors:
+        raise ConflictError(_("The file still has {count} rows with problems. Correct them in "
+                              "the file and import it again.").format(count=len(plan.errors)))
+    if plan.new_groups and not create_groups:
+        raise ConflictError(_("The file names groups that do not exist yet: {groups}. Allow "
+                              "creating them, or correct the file.").format(
+                                  groups="、".join(plan.new_groups)))
+    group_ids = {group_key(node.name): node.id for node in group_service.group_tree(session)
+                 if node.kind == GroupKind.HAN}
+    for name in plan.new_groups:
+        group_ids[group_key(name)] = group_service.create_group(session, name=name)
+    current = _current_roster(session)
+    new: list[NewHousehold] = []
+    updated = 0
+    total = len(plan.rows)
+    route_ends: dict[uuid.UUID | None, int] = {}
+    for done, row in enumerate(plan.rows, start=1):
+        group_id = group_ids.get(group_key(row.group)) if row.group else None
+        if row.outcome == Outcome.NEW:
+            if group_id not in route_ends:
+                route_ends[group_id] = _route_end(session, group_id)
+            route_ends[group_id] += 1  # new households join the end of their 班's route
+            new.append(_new_household(row, group_id, route_ends[group_id]))
+        elif row.outcome == Outcome.UPDATE:
+            _update(session, row, current[row.number], group_id)
+            updated += 1
+        if progress is not None and done % 500 == 0:
+            progress(done, total)
+    bulk_add_households(session, new)
+    withdrawn = 0
+    if withdraw_missing:
+        for missing in plan.missing:
+            withdraw_household(session, household_id=missing.household_id,
+                               left_on=today or date.today())
+            withdrawn += 1
+    if progress is not None:
+        progress(total, total)
+    return ImportResult(len(new), updated, withdrawn, len(plan.new_groups))
+
+
+def _new_household(row: PlannedRow, group_id: uuid.UUID | None, order: int) -> NewHousehold:
+    imported = row.imported
+    assert imported is not None
+    members = imported.members or (MemberData(
+        name=imported.data.display_name, furigana=imported.data.furigana, relation="世帯主",
+        is_head=True),)
+    return NewHousehold(uuid7(), group_id, order, replace(imported.data, number=row.number),
+                        tuple(replace(m, id=m.id or uuid7()) for m in members))
+
+
+def _update(session: Session, row: PlannedRow, existing: _Current,
+            group_id: uuid.UUID | None) -> None:
+    assert row.imported is not None and row.household_id is not None
+    _changed, data, members = _changes(existing, row.imported, row.group)
+    update_household(session, household_id=row.household_id, data=data, members=members)
+    if group_id is not None and group_id.hex != existing.group_id:
+        move_household(session, household_id=row.household_id, group_id=group_id)
+
+
+def _route_end(session: Session, group_id: uuid.UUID | None) -> int:
+    """The last place on a 班's 回覧板 route."""
+    sql = "SELECT coalesce(max(circulation_order), 0) FROM household WHERE group_id IS ?"
+    row = session.connection().exec_driver_sql(sql, (group_id.hex if group_id else None,))
+    return int(row.scalar() or 0)
