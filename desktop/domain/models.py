@@ -166,3 +166,13 @@ class RoleAssignment(SQLModel, table=True):
     member_id: uuid.UUID = Field(foreign_key="member.id", index=True)
     group_id: uuid.UUID | None = Field(default=None, foreign_key="roster_group.id")
     created_at: datetime = Field(default_factory=_now)
+
+
+class ImportMapping(SQLModel, table=True):
+    """The column mapping an officer confirmed for a spreadsheet layout, reused next time."""
+
+    __tablename__ = "import_mapping"
+
+    signature: str = Field(primary_key=True)  # the header titles of the file, joined
+    columns: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = Field(default_factory=_now)

@@ -43,7 +43,7 @@ def _first_revision_file(path: Path) -> Path:
 
 
 def test_revisions_are_known() -> None:
-    assert migrate.head_revision() == "0002"
+    assert migrate.head_revision() == "0003"
     assert migrate.is_known_revision("0001")
     assert not migrate.is_known_revision("9999")
 

@@ -231,3 +231,13 @@ def test_a_file_without_numbers_gets_numbers_and_matches_by_name_and_address(
         apply_import(session, plan)
     again = _plan(association_file, plain, {F.NAME, F.ADDRESS})
     assert [row.outcome for row in again.rows] == [Outcome.UNCHANGED] * 2
+
+
+def test_a_confirmed_mapping_is_remembered(association_file: AssociationFile) -> None:
+    from desktop.domain.imports.mappings import remember_mapping, remembered_mappings
+
+    with association_file.write() as session:
+        remember_mapping(session, signature="No.\x1f氏名", columns={F.NUMBER: 0, F.NAME: 1})
+        remember_mapping(session, signature="No.\x1f氏名", columns={F.NUMBER: 0, F.NAME: 2})
+    with association_file.read() as session:
+        assert remembered_mappings(session) == {"No.\x1f氏名": {F.NUMBER: 0, F.NAME: 2}}
