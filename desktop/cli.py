@@ -4,6 +4,7 @@
     kairan demo create PATH [--households N]
     kairan --db PATH new --name NAME [--start-month M]
     kairan --db PATH roster list [--group G] [--all] [--format table|csv|json]
+    kairan --db PATH export FILE.xlsx [--per-group] [--columns K,K,...] [--members] [--all]
     kairan --db PATH backup
     kairan --db PATH restore [BACKUP] [--list]
 
@@ -63,6 +64,16 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--group", metavar="G", help=_("only this 班 or 地区, e.g. 3班"))
     listing.add_argument("--all", action="store_true", help=_("include withdrawn households"))
     listing.add_argument("--format", choices=("table", "csv", "json"), default="table")
+
+    export = commands.add_parser("export", help=_("write the roster to an Excel file (.xlsx)"))
+    export.add_argument("file", type=Path, metavar="FILE.xlsx")
+    export.add_argument("--per-group", action="store_true",
+                        help=_("one sheet per 班, in circulation order"))
+    export.add_argument("--columns", metavar="K,K,...",
+                        help=_("only these columns, separated by commas (default: all)"))
+    export.add_argument("--members", action="store_true",
+                        help=_("one row per member instead of one per household"))
+    export.add_argument("--all", action="store_true", help=_("include withdrawn households"))
 
     commands.add_parser("backup", help=_("back up the association file now"))
     restore = commands.add_parser("restore", help=_("restore a backup over the file"))
@@ -179,6 +190,28 @@ def _cmd_roster_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from desktop.store.association_file import open_association
+    from reports.roster_xlsx import MEMBER_KEYS, UnknownColumnError, export_roster
+
+    columns = None
+    if args.columns is not None:
+        columns = [key.strip() for key in args.columns.split(",") if key.strip()]
+    members = args.members or bool(MEMBER_KEYS.intersection(columns or ()))  # member columns
+    association_file = open_association(_db(args))
+    try:
+        with association_file.read() as session:
+            count = export_roster(session, args.file, columns=columns, per_group=args.per_group,
+                                  include_withdrawn=args.all, members=members)
+    except UnknownColumnError as error:
+        raise KairanError(_("Unknown column: {keys}. Choose from: {valid}").format(
+            keys=",".join(error.unknown) or '""', valid=",".join(error.valid))) from None
+    finally:
+        association_file.close()
+    print(_("Wrote {count} rows to {file}.").format(count=count, file=args.file))
+    return 0
+
+
 def _cmd_backup(args: argparse.Namespace) -> int:
     from desktop.store.association_file import open_association
 
@@ -236,7 +269,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     set_language(known.lang or DEFAULT_LANGUAGE)
     args = _parser().parse_args(arguments)
     handlers = {"new": _cmd_new, "roster": _cmd_roster_list, "backup": _cmd_backup,
-                "restore": _cmd_restore, "demo": _cmd_demo_create}
+                "restore": _cmd_restore, "demo": _cmd_demo_create, "export": _cmd_export}
     try:
         if args.command is None:
             return _run_window(args)
