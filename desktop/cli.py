@@ -21,7 +21,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from desktop import __version__, paths
+from desktop import __version__, cli_import, paths
 from desktop.domain.errors import KairanError
 from desktop.domain.labels import channel_label
 from desktop.i18n import DEFAULT_LANGUAGE, LANGUAGES, _, set_language
@@ -74,6 +74,8 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--members", action="store_true",
                         help=_("one row per member instead of one per household"))
     export.add_argument("--all", action="store_true", help=_("include withdrawn households"))
+
+    cli_import.add_parser(commands)
 
     commands.add_parser("backup", help=_("back up the association file now"))
     restore = commands.add_parser("restore", help=_("restore a backup over the file"))
@@ -212,6 +214,10 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_import(args: argparse.Namespace) -> int:
+    return cli_import.run(args, _db(args))
+
+
 def _cmd_backup(args: argparse.Namespace) -> int:
     from desktop.store.association_file import open_association
 
@@ -269,7 +275,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     set_language(known.lang or DEFAULT_LANGUAGE)
     args = _parser().parse_args(arguments)
     handlers = {"new": _cmd_new, "roster": _cmd_roster_list, "backup": _cmd_backup,
-                "restore": _cmd_restore, "demo": _cmd_demo_create, "export": _cmd_export}
+                "restore": _cmd_restore, "demo": _cmd_demo_create, "export": _cmd_export,
+                "import": _cmd_import}
     try:
         if args.command is None:
             return _run_window(args)

@@ -60,6 +60,7 @@ SYNONYMS: dict[Field, tuple[str, ...]] = {
     Field.NOTES: ("備考", "メモ", "特記事項", "Notes", "Remarks"),
     Field.CHANNEL: ("配布方法", "回覧", "配布", "受取方法", "連絡方法"),
     Field.JOINED_ON: ("入会日", "加入日"),
+    Field.EXEMPT_HAN_LEADER: ("班長免除", "班長除外"),
 }
 
 # Titles that name a field only when no column names it better: 「連絡先」 is the phone
@@ -71,9 +72,9 @@ WEAK_SYNONYMS: dict[Field, tuple[str, ...]] = {
 # When a long title contains synonyms of several fields, the more specific field wins:
 # 「世帯主との続柄」 is the relation, 「名前カナ」 the furigana, 「電話番号」 not the number.
 _SPECIFICITY: tuple[Field, ...] = (
-    Field.FURIGANA, Field.RELATION, Field.POSTAL_CODE, Field.EMAIL, Field.PHONE,
-    Field.JOINED_ON, Field.CHANNEL, Field.NOTES, Field.ADDRESS, Field.GROUP, Field.NUMBER,
-    Field.NAME,
+    Field.EXEMPT_HAN_LEADER, Field.FURIGANA, Field.RELATION, Field.POSTAL_CODE, Field.EMAIL,
+    Field.PHONE, Field.JOINED_ON, Field.CHANNEL, Field.NOTES, Field.ADDRESS, Field.GROUP,
+    Field.NUMBER, Field.NAME,
 )
 
 _EXACT, _CONTAINED, _WEAK = 3, 2, 1

@@ -22,6 +22,7 @@ class Field(enum.StrEnum):
     NOTES = "notes"  # 備考
     CHANNEL = "channel"  # 配布方法 / 回覧 (paper or app)
     JOINED_ON = "joined_on"  # 入会日
+    EXEMPT_HAN_LEADER = "exempt_han_leader"  # 班長免除 (○ or empty)
 
 
 @dataclass(frozen=True, slots=True)

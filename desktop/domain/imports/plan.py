@@ -178,11 +178,13 @@ def _current_roster(session: Session) -> dict[str, _Current]:
 _SHOWN = {
     "display_name": "氏名", "furigana": "フリガナ", "postal_code": "郵便番号", "address": "住所",
     "phone": "電話", "channel": "配布方法", "emails": "メール", "joined_on": "入会日",
-    "notes": "備考", "members": "世帯員", "group": "班",
+    "notes": "備考", "members": "世帯員", "group": "班", "exempt_han_leader": "班長免除",
 }
 
 
 def _shown(value: object) -> str:
+    if isinstance(value, bool):
+        return "○" if value else ""
     if isinstance(value, tuple):
         return "、".join(_shown(item) for item in value)
     if isinstance(value, MemberData):
@@ -284,12 +286,19 @@ def plan_import(
         elif row.outcome != Outcome.ERROR:
             seen[row.number] = row
         plan.rows.append(row)
+    plan.new_groups.sort(key=_natural)
     listed = {row.number for row in plan.rows if row.number}
     plan.missing = [
         Missing(c.id, number, c.data.display_name, c.group)
         for number, c in sorted(current.items()) if not c.withdrawn and number not in listed
     ]
     return plan
+
+
+def _natural(name: str) -> tuple[int, str]:
+    """「2班」 before 「10班」."""
+    key = group_key(name)
+    return (int(key), name) if key.isdigit() else (1 << 30, name)
 
 
 def _plan_one(

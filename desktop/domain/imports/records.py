@@ -39,8 +39,9 @@ _HOUSEHOLD_FIELDS = {
     Field.NUMBER: "number", Field.NAME: "display_name", Field.FURIGANA: "furigana",
     Field.POSTAL_CODE: "postal_code", Field.ADDRESS: "address", Field.PHONE: "phone",
     Field.EMAIL: "emails", Field.CHANNEL: "channel", Field.JOINED_ON: "joined_on",
-    Field.NOTES: "notes",
+    Field.NOTES: "notes", Field.EXEMPT_HAN_LEADER: "exempt_han_leader",
 }
+_YES = frozenset({"○", "◯", "〇", "●", "レ", "✓", "1", "はい", "yes", "true", "済", "免除"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +85,7 @@ def field_title(which: Field) -> str:
         Field.NUMBER: "世帯番号", Field.GROUP: "班", Field.NAME: "氏名", Field.FURIGANA: "フリガナ",
         Field.RELATION: "続柄", Field.ADDRESS: "住所", Field.POSTAL_CODE: "郵便番号",
         Field.PHONE: "電話", Field.EMAIL: "メール", Field.NOTES: "備考",
-        Field.CHANNEL: "配布方法", Field.JOINED_ON: "入会日",
+        Field.CHANNEL: "配布方法", Field.JOINED_ON: "入会日", Field.EXEMPT_HAN_LEADER: "班長免除",
     }[which]
 
 
@@ -184,8 +185,16 @@ def _household_data(head: RawRow) -> HouseholdData:
         channel=_channel(values.get(Field.CHANNEL), head) or NoticeChannel.PAPER,
         emails=emails,
         joined_on=_date(values.get(Field.JOINED_ON), head),
+        exempt_han_leader=_yes(values.get(Field.EXEMPT_HAN_LEADER)),
         notes=_text(values.get(Field.NOTES)),
     )
+
+
+def _yes(value: object) -> bool:
+    """A mark such as ○ in a yes/no column."""
+    if isinstance(value, bool):
+        return value
+    return unicodedata.normalize("NFKC", _text(value)).lower() in _YES
 
 
 def _validated(data: HouseholdData, members: tuple[MemberData, ...] | None,
