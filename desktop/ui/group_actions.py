@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from PySide6.QtWidgets import QInputDialog
 
 from desktop.domain import groups, households
@@ -13,18 +11,11 @@ from desktop.domain.models import GroupKind
 from desktop.i18n import _
 from desktop.ui import messages
 from desktop.ui.route_dialog import RouteDialog
-
-if TYPE_CHECKING:
-    from desktop.ui.main_window import MainWindow
+from desktop.ui.window_actions import WindowActions
 
 
-class GroupActions:
+class GroupActions(WindowActions):
     """The group commands of the main window."""
-
-    def __init__(self, window: MainWindow) -> None:
-        self.window = window
-        self.file = window.file
-        self.editor = window.editor
 
     def add_group(self, kind: GroupKind) -> None:
         """Add a 班 (inside the chosen 地区, if one is chosen) or a 地区."""

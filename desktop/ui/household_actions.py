@@ -4,7 +4,6 @@ delete; each is one undoable edit (but deleting for good)."""
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QInputDialog
 from sqlmodel import Session
@@ -19,18 +18,11 @@ from desktop.i18n import _
 from desktop.ui import messages
 from desktop.ui.commands import Change
 from desktop.ui.household_dialog import HouseholdDialog, HouseholdForm
-
-if TYPE_CHECKING:
-    from desktop.ui.main_window import MainWindow
+from desktop.ui.window_actions import WindowActions
 
 
-class HouseholdActions:
+class HouseholdActions(WindowActions):
     """The household commands of the main window."""
-
-    def __init__(self, window: MainWindow) -> None:
-        self.window = window
-        self.file = window.file
-        self.editor = window.editor
 
     def _han_choices(self) -> list[tuple[uuid.UUID, str]]:
         with self.file.read() as session:

@@ -4,7 +4,6 @@ delete roles."""
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QInputDialog
 
@@ -15,18 +14,11 @@ from desktop.domain.models import RoleScope
 from desktop.i18n import _
 from desktop.ui import messages
 from desktop.ui.member_picker import MemberPicker
-
-if TYPE_CHECKING:
-    from desktop.ui.main_window import MainWindow
+from desktop.ui.window_actions import WindowActions
 
 
-class RoleActions:
+class RoleActions(WindowActions):
     """The role commands of the main window."""
-
-    def __init__(self, window: MainWindow) -> None:
-        self.window = window
-        self.file = window.file
-        self.editor = window.editor
 
     def unassign_selected(self) -> None:
         self.window.tabs.setCurrentWidget(self.window.role_board)
