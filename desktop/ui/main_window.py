@@ -26,6 +26,7 @@ from desktop.store.association_file import AssociationFile
 from desktop.store.backups import BackupInfo
 from desktop.ui import messages
 from desktop.ui.commands import Editor
+from desktop.ui.file_actions import FileActions
 from desktop.ui.group_actions import GroupActions
 from desktop.ui.group_tree import GroupTree
 from desktop.ui.household_actions import HouseholdActions
@@ -91,6 +92,7 @@ class MainWindow(QMainWindow):
         self.status = QLabel()
         self.statusBar().addPermanentWidget(self.status)
 
+        self.file_actions = FileActions(self)
         self.household_actions = HouseholdActions(self)
         self.group_actions = GroupActions(self)
         self.role_actions = RoleActions(self)
@@ -132,6 +134,10 @@ class MainWindow(QMainWindow):
         file_menu = bar.addMenu(_("&File"))
         self._action(file_menu, _("&Open…"), self.open_requested.emit,
                      QKeySequence.StandardKey.Open)
+        file_menu.addSeparator()
+        self._action(file_menu, _("&Import a roster…"), self.file_actions.import_roster, "Ctrl+I")
+        self._action(file_menu, _("E&xport the roster…"), self.file_actions.export_roster,
+                     "Ctrl+Shift+E")
         file_menu.addSeparator()
         self._action(file_menu, _("&Back up now"), self.backup_now, "Ctrl+B")
         self._action(file_menu, _("&Restore from a backup…"), self.restore_requested.emit)

@@ -1,4 +1,4 @@
-"""Run the roster benchmarks: ``python -m tests.bench [NAME ...]``.
+"""Run the benchmarks: ``python -m tests.bench [NAME ...]``.
 
 Prints one JSON object per figure on stdout,
 ``{"name": ..., "value": ..., "unit": ..., "baseline": ..., "ratio": ...}`` (ratio = value /
@@ -16,7 +16,9 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 
 from tests.bench import (
+    import_preview,
     roster_cold_start,
+    roster_import,
     roster_open_complete,
     roster_open_paint,
     roster_rss,
@@ -30,6 +32,8 @@ FIGURES: tuple[ModuleType, ...] = (
     roster_cold_start,
     roster_rss,
     search_keystroke,
+    roster_import,
+    import_preview,
 )
 USAGE_ERROR = 2
 

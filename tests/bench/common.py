@@ -107,31 +107,110 @@ def throwaway_home() -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def demo_file() -> Path:
-    """The 50,000-household demo file under build/bench/, generated only when missing or stale.
+def demo_path(households: int = HOUSEHOLDS) -> Path:
+    """Where the cached demo file of ``households`` households lives (``demo-50k.kairan``)."""
+    if households % 1000 == 0:
+        return BENCH_DIR / f"demo-{households // 1000}k.kairan"
+    return BENCH_DIR / f"demo-{households}.kairan"
+
+
+def _remove_database(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def demo_file(households: int = HOUSEHOLDS) -> Path:
+    """The demo file of ``households`` (50,000 by default) under build/bench/, generated only
+    when missing or stale.
 
     Stale means older than the demo generator (``desktop/domain/demo_data.py``) or the code that
     decides what is written (demo writer, models, migrations): an out-of-date schema would make
     the first measured open upgrade the file and distort the figures.
     """
-    if DEMO_FILE.is_file() and DEMO_FILE.stat().st_mtime > _newest_source_mtime():
-        return DEMO_FILE
+    target = demo_path(households)
+    if target.is_file() and target.stat().st_mtime > _newest_source_mtime():
+        return target
     from desktop.store.demo_file import create_demo_file
 
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
-    partial = DEMO_FILE.with_name(DEMO_FILE.stem + ".partial" + DEMO_FILE.suffix)
-    for leftover in (DEMO_FILE, partial):
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(f"{leftover}{suffix}").unlink(missing_ok=True)
-    print(f"bench: generating {HOUSEHOLDS} households into {DEMO_FILE} (once) …",
+    partial = target.with_name(target.stem + ".partial" + target.suffix)
+    for leftover in (target, partial):
+        _remove_database(leftover)
+    print(f"bench: generating {households} households into {target} (once) …",
           file=sys.stderr, flush=True)
     started = time.perf_counter()
     with throwaway_home():
-        create_demo_file(partial, households=HOUSEHOLDS)
-    partial.replace(DEMO_FILE)
+        create_demo_file(partial, households=households)
+    partial.replace(target)
     print(f"bench: demo file ready in {time.perf_counter() - started:.1f} s",
           file=sys.stderr, flush=True)
-    return DEMO_FILE
+    return target
+
+
+# The exported spreadsheets are stale when the export code is newer than them.
+_EXPORT_SOURCES = ("reports/roster_xlsx.py", "desktop/domain/roster.py")
+
+
+def roster_xlsx(households: int = HOUSEHOLDS, *, members: bool) -> Path:
+    """The demo of ``households`` exported by ``export_roster`` to .xlsx under build/bench/
+    (``members``: one row per member, else one row per household); made once, remade when
+    the demo file or the export code is newer."""
+    source = demo_file(households)
+    kind = "members" if members else "households"
+    target = source.with_name(f"{source.stem}-{kind}.xlsx")
+    newest = max([source.stat().st_mtime,
+                  *((REPO / name).stat().st_mtime for name in _EXPORT_SOURCES)])
+    if target.is_file() and target.stat().st_mtime > newest:
+        return target
+    from desktop.store.association_file import open_association
+    from reports.roster_xlsx import export_roster
+
+    print(f"bench: exporting {source.name} to {target.name} (once) …", file=sys.stderr,
+          flush=True)
+    started = time.perf_counter()
+    with throwaway_home():
+        opened = open_association(source)
+        try:
+            with opened.read() as session:
+                export_roster(session, target, members=members)
+        finally:
+            opened.close()
+    print(f"bench: {target.name} ready in {time.perf_counter() - started:.1f} s",
+          file=sys.stderr, flush=True)
+    return target
+
+
+EMPTY_FILE = BENCH_DIR / "empty.kairan"
+
+
+def empty_association_file() -> Path:
+    """A new association file with the association recorded and no households (the target
+    of a first import), under build/bench/; children import into copies of it."""
+    if EMPTY_FILE.is_file() and EMPTY_FILE.stat().st_mtime > _newest_source_mtime():
+        return EMPTY_FILE
+    from desktop.domain.association import create_association
+    from desktop.store.association_file import create_association_file
+
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    partial = EMPTY_FILE.with_name(EMPTY_FILE.stem + ".partial" + EMPTY_FILE.suffix)
+    for leftover in (EMPTY_FILE, partial):
+        _remove_database(leftover)
+    with throwaway_home():
+        created = create_association_file(partial)
+        try:
+            with created.write() as session:
+                create_association(session, name="ベンチ町内会")
+        finally:
+            created.close()  # checkpoints the WAL: the copy is one file
+    partial.replace(EMPTY_FILE)
+    return EMPTY_FILE
+
+
+def copy_database(source: Path, folder: Path) -> Path:
+    """A copy of the SQLite file ``source`` (closed, checkpointed) in ``folder``."""
+    target = folder / source.name
+    shutil.copyfile(source, target)
+    return target
 
 
 def warm_page_cache(path: Path) -> None:
@@ -181,14 +260,14 @@ def alternate(ours: Callable[[], float], floor: Callable[[], float],
 
 def measured_figure(name: str, unit: str, module: str, key: str, *, digits: int = 4,
                     ours_args: list[str] | None = None,
-                    floor_args: list[str] | None = None) -> Figure:
+                    floor_args: list[str] | None = None,
+                    prepare: Callable[[], list[str]] | None = None) -> Figure:
     """The figure ``name``: median of ``result[key]`` over children of ``module`` run as
-    ``--child ours`` and ``--child floor`` on the demo file. A failure becomes a figure with
-    no value and the error (benchmarks never fail the run)."""
+    ``--child ours`` and ``--child floor``, both with the arguments ``prepare()`` returns
+    (by default ``--db`` and the 50,000-household demo file, its pages warmed). A failure
+    becomes a figure with no value and the error (benchmarks never fail the run)."""
     try:
-        path = demo_file()
-        warm_page_cache(path)
-        common = ["--db", str(path)]
+        common = prepare() if prepare is not None else _demo_arguments()
 
         def side(which: str, extra: list[str] | None) -> Callable[[], float]:
             return lambda: float(run_child(module, [which, *common, *(extra or [])])[key])
@@ -197,6 +276,12 @@ def measured_figure(name: str, unit: str, module: str, key: str, *, digits: int 
     except Exception as error:  # a benchmark reports its trouble, it never fails the run
         return Figure(name, unit, None, None, digits, error=f"{type(error).__name__}: {error}")
     return Figure(name, unit, value, baseline, digits)
+
+
+def _demo_arguments() -> list[str]:
+    path = demo_file()
+    warm_page_cache(path)
+    return ["--db", str(path)]
 
 
 # ------------------------------------------------------------------ inside a child
@@ -221,6 +306,22 @@ def child_result(result: dict[str, Any]) -> NoReturn:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
+
+
+def profile_lines(profiler: Any, *, pattern: str | None = None, count: int = 30,
+                  by_own_time: bool = False) -> list[str]:
+    """The top ``count`` entries of a ``cProfile.Profile`` by cumulative (or own) time,
+    only those whose file matches ``pattern`` when given, with the repository path shortened."""
+    import io
+    import pstats
+
+    stream = io.StringIO()
+    stats = pstats.Stats(profiler, stream=stream)
+    stats.sort_stats(pstats.SortKey.TIME if by_own_time else pstats.SortKey.CUMULATIVE)
+    stats.print_stats(*(pattern, count) if pattern else (count,))
+    lines = stream.getvalue().splitlines()
+    start = next((i for i, line in enumerate(lines) if "ncalls" in line), 0)
+    return [line.rstrip().replace(str(REPO) + "/", "") for line in lines[start:] if line.strip()]
 
 
 def percentile(values: list[float], fraction: float) -> float:

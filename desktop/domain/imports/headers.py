@@ -28,6 +28,7 @@ __all__ = [
     "SYNONYMS",
     "WEAK_SYNONYMS",
     "HeaderNotFound",
+    "data_cells",
     "data_rows",
     "describe_columns",
     "field_for_title",
@@ -47,7 +48,7 @@ HEADER_SCAN_ROWS = 20
 # words, which must stand as words.
 SYNONYMS: dict[Field, tuple[str, ...]] = {
     Field.NUMBER: ("世帯番号", "番号", "No", "No.", "世帯No", "会員番号", "整理番号", "Number"),
-    Field.GROUP: ("班", "組", "地区", "班名", "組名", "所属班", "班・組", "Group"),
+    Field.GROUP: ("班", "組", "班名", "組名", "所属班", "班・組", "Group"),
     Field.NAME: ("氏名", "名前", "世帯主", "世帯主名", "世帯主氏名", "お名前", "名前（漢字）",
                  "氏名（漢字）", "Name"),
     Field.FURIGANA: ("フリガナ", "ふりがな", "カナ", "よみ", "読み", "よみがな", "氏名カナ",
@@ -64,9 +65,11 @@ SYNONYMS: dict[Field, tuple[str, ...]] = {
 }
 
 # Titles that name a field only when no column names it better: 「連絡先」 is the phone
-# column unless the sheet also has 「電話」.
+# column unless the sheet also has 「電話」; 「地区」 is the 班 unless a column says 班 (a
+# 連合自治会's roster, and Kairan's export, have both: the 地区 above the 班).
 WEAK_SYNONYMS: dict[Field, tuple[str, ...]] = {
     Field.PHONE: ("連絡先",),
+    Field.GROUP: ("地区",),
 }
 
 # When a long title contains synonyms of several fields, the more specific field wins:
@@ -91,6 +94,9 @@ _NUMERIC_TEXT = re.compile("[-+]?[0-9][0-9,]*(?:\\.[0-9]+)?")
 _PAIR_JOIN = "／"
 # Titles of the head of household's name, which lose to 「氏名」 in a row-per-member sheet.
 _HEAD_KEYS = frozenset({"世帯主", "世帯主名", "世帯主氏名"})
+# Words in a reading's title that say whose reading it is, in a row-per-member sheet.
+_HEAD_WORD = "世帯主"
+_MEMBER_WORDS = ("氏名", "名前")
 
 
 class HeaderNotFound(KairanError):
@@ -225,26 +231,63 @@ def _match_pair(title: str) -> tuple[Field, int] | None:
     return None if found is None else (found[0], min(found[1], _CONTAINED))
 
 
+def _strongest(claims: Sequence[tuple[int, int]]) -> tuple[int, int]:
+    """The strongest claim, the leftmost of equals."""
+    return max(claims, key=lambda claim: (claim[1], -claim[0]))
+
+
 def _guess(titles: Sequence[str], *, pair: bool = False) -> _Guess:
     """The first column with the strongest match wins each field; one column per field.
 
-    One exception: in a sheet with a 続柄 column (a row per member) a plain 「氏名」 column
-    holds the member's name and wins over a 「世帯主」 column, wherever it stands.
+    One exception: a sheet with a 続柄 column lists a member per row, and there a plain
+    「氏名」 column holds the member's name and wins over a 「世帯主」 column, wherever it
+    stands; the 世帯主 column (when there is one) is then the household's name, as in
+    Kairan's own export (:func:`_household_columns`).
     """
     claims: dict[Field, list[tuple[int, int]]] = {}  # field → [(column, strength)]
     for column, title in enumerate(titles):
         found = _match_pair(title) if pair else _match(title)
         if found is not None:
             claims.setdefault(found[0], []).append((column, found[1]))
-    best = {which: max(found, key=lambda claim: (claim[1], -claim[0]))
-            for which, found in claims.items()}
+    best = {which: _strongest(found) for which, found in claims.items()}
     if Field.RELATION in best and Field.NAME in best:
         members = [claim for claim in claims[Field.NAME]
                    if header_key(titles[claim[0]]) not in _HEAD_KEYS]
-        if members and header_key(titles[best[Field.NAME][0]]) in _HEAD_KEYS:
-            best[Field.NAME] = max(members, key=lambda claim: (claim[1], -claim[0]))
+        heads = [claim for claim in claims[Field.NAME]
+                 if header_key(titles[claim[0]]) in _HEAD_KEYS]
+        if members and heads:
+            best[Field.NAME] = _strongest(members)
+            _household_columns(best, _strongest(heads), claims.get(Field.FURIGANA, []), titles)
     return _Guess({which: column for which, (column, _s) in best.items()},
                   sum(strength for _c, strength in best.values()))
+
+
+def _household_columns(best: dict[Field, tuple[int, int]], head: tuple[int, int],
+                       readings: Sequence[tuple[int, int]], titles: Sequence[str]) -> None:
+    """A row-per-member sheet with both 世帯主 and 氏名: 世帯主 is the household's name, and
+    of its readings the one titled for the 世帯主 (「フリガナ（世帯主）」), else the one
+    nearest the 世帯主 column that is not titled for the 氏名 (「氏名フリガナ」), is the
+    household's; the reading left over (the strongest) is the member's. A single reading is
+    the member's unless titled for the 世帯主."""
+    best[Field.HOUSEHOLD_NAME] = head
+    if not readings:
+        return
+    keys = {claim: header_key(titles[claim[0]]) for claim in readings}
+    own = [claim for claim in readings if _HEAD_WORD in keys[claim]]
+    plain = [claim for claim in readings
+             if not any(word in keys[claim] for word in _MEMBER_WORDS)]
+    household: tuple[int, int] | None = None
+    if own:
+        household = _strongest(own)
+    elif len(readings) > 1 and plain:
+        household = min(plain, key=lambda claim: (abs(claim[0] - head[0]), -claim[0]))
+    rest = [claim for claim in readings if claim != household]
+    if household is not None:
+        best[Field.HOUSEHOLD_FURIGANA] = household
+    if rest:
+        best[Field.FURIGANA] = _strongest(rest)
+    else:
+        del best[Field.FURIGANA]
 
 
 # A candidate header: its score, rows, titles and guessed mapping.
@@ -404,16 +447,27 @@ def data_rows(sheet: SheetData, layout: HeaderLayout) -> list[RawRow]:
     is left out too. Text values are trimmed (U+3000 included) and "" becomes None;
     nothing else is changed.
     """
+    numbers, cells = data_cells(sheet, layout)
+    fields = tuple(layout.columns)
+    name = sheet.name
+    return [RawRow(name, number, dict(zip(fields, values, strict=True)))
+            for number, values in zip(numbers, cells, strict=True)]
+
+
+def data_cells(sheet: SheetData,
+               layout: HeaderLayout) -> tuple[list[int], list[tuple[object, ...]]]:
+    """The rows :func:`data_rows` returns, as their 1-based row numbers and their values in
+    the order of ``layout.columns`` (for big rosters, which need no dictionary per row)."""
     fields = tuple(layout.columns)
     columns = tuple(layout.columns.values())
     width = max(columns, default=-1) + 1
     blank = (None,) * len(columns)
-
+    padding = (None,) * width
     pick = operator.itemgetter(*columns) if len(columns) > 1 else None
 
     def cells_of(row: tuple[object, ...]) -> tuple[object, ...]:
         if len(row) < width:
-            row = row + (None,) * (width - len(row))
+            row = (row + padding)[:width]
         picked: tuple[object, ...] = pick(row) if pick is not None else (
             tuple(row[column] for column in columns))
         # Trim text, "" → None; written inline as it runs for every cell of big rosters.
@@ -421,10 +475,11 @@ def data_rows(sheet: SheetData, layout: HeaderLayout) -> list[RawRow]:
                       for value in picked])
 
     headers = {cells_of(_row(sheet, number)) for number in layout.header_rows}
-    rows: list[RawRow] = []
-    name = sheet.name
-    for index in range(max(layout.header_rows, default=0), len(sheet.rows)):
-        row = sheet.rows[index]
+    numbers: list[int] = []
+    kept: list[tuple[object, ...]] = []
+    rows = sheet.rows
+    for index in range(max(layout.header_rows, default=0), len(rows)):
+        row = rows[index]
         label = _totals_label(row)
         if label:
             if _SUBTOTAL.match(label):
@@ -433,10 +488,14 @@ def data_rows(sheet: SheetData, layout: HeaderLayout) -> list[RawRow]:
         cells = cells_of(row)
         if cells == blank or cells in headers:
             continue
-        rows.append(RawRow(name, index + 1, dict(zip(fields, cells, strict=True))))
-    if rows and Field.NAME in layout.columns and rows[-1].values[Field.NAME] is None:
-        last = [value for value in sheet.rows[rows[-1].row - 1]
+        numbers.append(index + 1)
+        kept.append(cells)
+    names = [fields.index(which) for which in (Field.NAME, Field.HOUSEHOLD_NAME)
+             if which in fields]
+    if kept and names and all(kept[-1][position] is None for position in names):
+        last = [value for value in rows[numbers[-1] - 1]
                 if value is not None and not (isinstance(value, str) and not value.strip())]
         if all(_is_number(value) for value in last):
-            rows.pop()
-    return rows
+            numbers.pop()
+            kept.pop()
+    return numbers, kept

@@ -23,6 +23,10 @@ class Field(enum.StrEnum):
     CHANNEL = "channel"  # 配布方法 / 回覧 (paper or app)
     JOINED_ON = "joined_on"  # 入会日
     EXEMPT_HAN_LEADER = "exempt_han_leader"  # 班長免除 (○ or empty)
+    # A row per member with the household's own columns beside the member's (as Kairan
+    # exports it): 世帯主 and its フリガナ, while NAME and FURIGANA are the member's 氏名.
+    HOUSEHOLD_NAME = "household_name"  # 世帯主 beside 氏名 and 続柄
+    HOUSEHOLD_FURIGANA = "household_furigana"  # the reading of that 世帯主 column
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +50,17 @@ class RawRow:
     sheet: str
     row: int  # 1-based, as Excel shows it
     values: dict[Field, object]
+
+
+@dataclass(frozen=True, slots=True)
+class RowColumns:
+    """Data rows (of one sheet or several) column by column, as :class:`RawRow` holds them
+    row by row: a big roster needs no dictionary per row. ``values[field][i]`` is the value
+    of row ``i``, which is row ``rows[i]`` of sheet ``sheets[i]``."""
+
+    sheets: list[str]
+    rows: list[int]
+    values: dict[Field, list[object]]
 
 
 @dataclass(slots=True)

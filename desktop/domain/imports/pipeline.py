@@ -6,15 +6,16 @@ read the file → find each sheet's header (or use the officer's mapping) → ro
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sqlmodel import Session
 
 from desktop.domain.errors import KairanError
-from desktop.domain.imports.headers import data_rows, find_header
-from desktop.domain.imports.model import Field, HeaderLayout, RawRow, SheetData
+from desktop.domain.imports.gc_pause import without_gc_pauses
+from desktop.domain.imports.headers import data_cells, data_rows, find_header
+from desktop.domain.imports.model import Field, HeaderLayout, RawRow, RowColumns, SheetData
 from desktop.domain.imports.plan import ImportPlan, plan_import
 from desktop.domain.imports.records import build_households, normalise_group
 from desktop.domain.imports.sheets import read_file
@@ -37,6 +38,7 @@ class ReadRoster:
         return [sheet.name for sheet in self.sheets if sheet.name in self.layouts]
 
 
+@without_gc_pauses
 def read_roster(
     path: Path,
     *,
@@ -58,28 +60,67 @@ def read_roster(
     return result
 
 
-def rows_of(read: ReadRoster, sheets: Sequence[str] | None = None) -> tuple[list[RawRow],
-                                                                            set[Field]]:
-    """The data rows of the chosen sheets and the fields they map. A sheet without a 班
-    column, in a file of several sheets, gives its name as every row's 班 (one sheet per 班)."""
+def _chosen(read: ReadRoster, sheets: Sequence[str] | None
+            ) -> Iterator[tuple[SheetData, HeaderLayout, str | None]]:
+    """Each chosen sheet (all usable ones by default) with its layout, and the 班 its name
+    gives its rows: a sheet without a 班 column, in a file of several sheets (one per 班)."""
     chosen = read.usable if sheets is None else list(sheets)
     several = len(chosen) > 1
-    rows: list[RawRow] = []
-    columns: set[Field] = set()
     for sheet in read.sheets:
         if sheet.name not in chosen:
             continue
         layout = read.layouts[sheet.name]
+        named = several and Field.GROUP not in layout.columns and normalise_group(sheet.name)
+        yield sheet, layout, sheet.name if named else None
+
+
+def rows_of(read: ReadRoster, sheets: Sequence[str] | None = None) -> tuple[list[RawRow],
+                                                                            set[Field]]:
+    """The data rows of the chosen sheets and the fields they map. A sheet without a 班
+    column, in a file of several sheets, gives its name as every row's 班 (one sheet per 班)."""
+    rows: list[RawRow] = []
+    columns: set[Field] = set()
+    for sheet, layout, group in _chosen(read, sheets):
         columns |= set(layout.columns)
         sheet_rows = data_rows(sheet, layout)
-        if several and Field.GROUP not in layout.columns and normalise_group(sheet.name):
-            sheet_rows = [replace(row, values={**row.values, Field.GROUP: sheet.name})
+        if group is not None:
+            sheet_rows = [replace(row, values={**row.values, Field.GROUP: group})
                           for row in sheet_rows]
             columns.add(Field.GROUP)
         rows.extend(sheet_rows)
     return rows, columns
 
 
+def columns_of(read: ReadRoster, sheets: Sequence[str] | None = None) -> tuple[RowColumns,
+                                                                              set[Field]]:
+    """What :func:`rows_of` returns, column by column (no dictionary per row: the import of a
+    big roster goes this way)."""
+    parts: list[tuple[str, list[int], dict[Field, Sequence[object]]]] = []
+    columns: set[Field] = set()
+    for sheet, layout, group in _chosen(read, sheets):
+        numbers, cells = data_cells(sheet, layout)
+        fields = list(layout.columns)
+        by_field: dict[Field, Sequence[object]] = dict(
+            zip(fields, zip(*cells, strict=True), strict=False))  # no rows: no columns
+        columns |= set(fields)
+        if group is not None:
+            by_field[Field.GROUP] = [group] * len(numbers)
+            columns.add(Field.GROUP)
+        parts.append((sheet.name, numbers, by_field))
+    names: list[str] = []
+    rows: list[int] = []
+    values: dict[Field, list[object]] = {which: [] for which in columns}
+    for name, numbers, by_field in parts:
+        count = len(numbers)
+        names += [name] * count
+        rows += numbers
+        for which, column in values.items():
+            found = by_field.get(which)
+            column.extend(found if found is not None and count else [None] * count)
+    return RowColumns(names, rows, values), columns
+
+
+@without_gc_pauses
 def plan_file(
     session: Session,
     read: ReadRoster,
@@ -88,6 +129,6 @@ def plan_file(
     member_per_row: bool | None = None,
 ) -> ImportPlan:
     """The plan of importing the chosen sheets (all usable ones by default)."""
-    rows, columns = rows_of(read, sheets)
-    households, problems = build_households(rows, columns, member_per_row=member_per_row)
+    table, columns = columns_of(read, sheets)
+    households, problems = build_households(table, columns, member_per_row=member_per_row)
     return plan_import(session, households, problems, file=read.path.name)

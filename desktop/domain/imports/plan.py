@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import enum
 import json
+import unicodedata
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from sqlmodel import Session
+from sqlalchemy import func, insert
+from sqlmodel import Session, col, select
 
 from desktop.domain import groups as group_service
 from desktop.domain.errors import ConflictError
@@ -31,9 +33,15 @@ from desktop.domain.households import (
     withdraw_household,
 )
 from desktop.domain.ids import uuid7
+from desktop.domain.imports.gc_pause import without_gc_pauses
 from desktop.domain.imports.model import Field
-from desktop.domain.imports.records import ImportedHousehold, RowProblem, group_key
-from desktop.domain.models import GroupKind, NoticeChannel
+from desktop.domain.imports.records import (
+    MEMBER_FIELDS,
+    ImportedHousehold,
+    RowProblem,
+    group_key,
+)
+from desktop.domain.models import GroupKind, NoticeChannel, RosterGroup
 from desktop.domain.text import fold_for_search
 from desktop.i18n import _
 
@@ -200,17 +208,20 @@ def _member_key(member: MemberData) -> tuple[object, ...]:
             member.email)
 
 
-def _merged_members(old: Sequence[MemberData],
-                    new: Sequence[MemberData]) -> tuple[MemberData, ...]:
-    """The file's members, keeping the ids (and app access, notes) of members already known by
-    name, so role assignments and history stay attached to the same person."""
+def _merged_members(old: Sequence[MemberData], new: Sequence[MemberData],
+                    given: frozenset[str] = MEMBER_FIELDS) -> tuple[MemberData, ...]:
+    """The file's members, keeping the ids (and app access, notes, and the fields the file
+    does not give) of members already known by name, so role assignments and history stay
+    attached to the same person."""
     known = {fold_for_search(member.name): member for member in old}
+    kept = sorted(MEMBER_FIELDS - given)
     merged = []
     for member in new:
         before = known.pop(fold_for_search(member.name), None)
         merged.append(member if before is None else replace(
             member, id=before.id, app_access=before.app_access,
-            notes=member.notes or before.notes))
+            notes=member.notes or before.notes,
+            **{name: getattr(before, name) for name in kept}))
     return tuple(merged)
 
 
@@ -227,7 +238,7 @@ def _changes(current: _Current, imported: ImportedHousehold,
             data = replace(data, **{name: new})
     members = current.members
     if imported.members is not None:
-        merged = _merged_members(current.members, imported.members)
+        merged = _merged_members(current.members, imported.members, imported.member_given)
         if [_member_key(m) for m in merged] != [_member_key(m) for m in current.members]:
             changes.append(FieldChange("members", _SHOWN["members"], _shown(current.members),
                                        _shown(merged)))
@@ -250,6 +261,7 @@ def _next_numbers(existing: Sequence[str]) -> Callable[[], str]:
     return next_number
 
 
+@without_gc_pauses
 def plan_import(
     session: Session,
     households: Sequence[ImportedHousehold],
@@ -273,9 +285,10 @@ def plan_import(
     for problem in problems:
         plan.rows.append(PlannedRow(problem.sheet, (problem.row,), "", "", Outcome.ERROR,
                                     message=f"{problem.where(file)}: {problem.message}"))
+    groups = _Groups(hans, plan.new_groups)
     for imported in households:
-        row = _plan_one(imported, current=current, by_name_address=by_name_address, hans=hans,
-                        next_number=next_number, plan=plan)
+        row = _plan_one(imported, current=current, by_name_address=by_name_address,
+                        groups=groups, next_number=next_number, plan=plan)
         if row.outcome != Outcome.ERROR and row.number in seen:
             first = seen[row.number]
             row = replace(row, outcome=Outcome.ERROR, message=_(
@@ -295,10 +308,44 @@ def plan_import(
     return plan
 
 
+def _by_name_address(data: HouseholdData,
+                     by_name_address: dict[tuple[str, str], _Current]) -> _Current | None:
+    """The roster's household with the same name and address (folded), if any."""
+    if not by_name_address:  # an empty roster: nothing to fold for
+        return None
+    return by_name_address.get((fold_for_search(data.display_name),
+                                fold_for_search(data.address)))
+
+
 def _natural(name: str) -> tuple[int, str]:
     """「2班」 before 「10班」."""
     key = group_key(name)
     return (int(key), name) if key.isdigit() else (1 << 30, name)
+
+
+class _Groups:
+    """The 班 of the roster by :func:`group_key`, and the new ones a plan collects (a set
+    beside the plan's list, and the keys remembered: a file names the same 班 many times)."""
+
+    def __init__(self, hans: dict[str, list[str]], new: list[str]) -> None:
+        self.hans = hans
+        self.new = new
+        self.known_new = set(new)
+        self.keys: dict[str, str] = {}
+
+    def key(self, name: str) -> str:
+        key = self.keys.get(name)
+        if key is None:
+            key = self.keys[name] = group_key(name)
+        return key
+
+    def existing(self, name: str) -> list[str]:
+        return self.hans.get(self.key(name), [])
+
+    def add_new(self, name: str) -> None:
+        if name not in self.known_new:
+            self.known_new.add(name)
+            self.new.append(name)
 
 
 def _plan_one(
@@ -306,14 +353,14 @@ def _plan_one(
     *,
     current: dict[str, _Current],
     by_name_address: dict[tuple[str, str], _Current],
-    hans: dict[str, list[str]],
+    groups: _Groups,
     next_number: Callable[[], str],
     plan: ImportPlan,
 ) -> PlannedRow:
     data = imported.data
     group = imported.group
     if group is not None:
-        names = hans.get(group_key(group), [])
+        names = groups.existing(group)
         if len(names) > 1:
             return PlannedRow(imported.sheet, imported.rows, data.number, data.display_name,
                               Outcome.ERROR, message=_(
@@ -324,14 +371,13 @@ def _plan_one(
                                   group=group))
         if names:
             group = names[0]
-        elif group not in plan.new_groups:
-            plan.new_groups.append(group)
-    match = current.get(data.number) if data.number else by_name_address.get(
-        (fold_for_search(data.display_name), fold_for_search(data.address)))
+        else:
+            groups.add_new(group)
+    match = current.get(data.number) if data.number else _by_name_address(data,
+                                                                          by_name_address)
     if match is None:
         number = data.number or next_number()
-        twin = by_name_address.get((fold_for_search(data.display_name),
-                                    fold_for_search(data.address)))
+        twin = _by_name_address(data, by_name_address)
         if twin is not None and data.number:
             plan.duplicates.append(_(
                 "{name} ({address}) is new as number {number} but looks like household "
@@ -349,6 +395,7 @@ def _plan_one(
 # ---------------------------------------------------------------- applying
 
 
+@without_gc_pauses
 def apply_import(
     session: Session,
     plan: ImportPlan,
@@ -371,20 +418,24 @@ def apply_import(
                                   groups="、".join(plan.new_groups)))
     group_ids = {group_key(node.name): node.id for node in group_service.group_tree(session)
                  if node.kind == GroupKind.HAN}
-    for name in plan.new_groups:
-        group_ids[group_key(name)] = group_service.create_group(session, name=name)
-    current = _current_roster(session)
+    group_ids.update(_create_groups(session, plan.new_groups))
+    current = _current_roster(session) if plan.count(Outcome.UPDATE) else {}
+    route_ends = _route_ends(session)
+    keys: dict[str, str] = {}
     new: list[NewHousehold] = []
     updated = 0
     total = len(plan.rows)
-    route_ends: dict[uuid.UUID | None, int] = {}
     for done, row in enumerate(plan.rows, start=1):
-        group_id = group_ids.get(group_key(row.group)) if row.group else None
+        group_id = None
+        if row.group:
+            key = keys.get(row.group)
+            if key is None:
+                key = keys[row.group] = group_key(row.group)
+            group_id = group_ids.get(key)
         if row.outcome == Outcome.NEW:
-            if group_id not in route_ends:
-                route_ends[group_id] = _route_end(session, group_id)
-            route_ends[group_id] += 1  # new households join the end of their 班's route
-            new.append(_new_household(row, group_id, route_ends[group_id]))
+            # New households join the end of their 班's route.
+            order = route_ends[group_id] = route_ends.get(group_id, 0) + 1
+            new.append(_new_household(row, group_id, order))
         elif row.outcome == Outcome.UPDATE:
             _update(session, row, current[row.number], group_id)
             updated += 1
@@ -402,14 +453,46 @@ def apply_import(
     return ImportResult(len(new), updated, withdrawn, len(plan.new_groups))
 
 
+def _create_groups(session: Session, names: Sequence[str]) -> dict[str, uuid.UUID]:
+    """Create the plan's new 班 (top level, at the end, as ``groups.create_group`` adds
+    them) with one statement: a file may name thousands. Names the service would refuse
+    (empty, taken, twice in the list) go through it one by one, so it explains."""
+    if not names:
+        return {}
+    siblings = col(RosterGroup.parent_id).is_(None)
+    taken = set(session.exec(select(RosterGroup.name).where(siblings)).all())
+    cleaned = [unicodedata.normalize("NFKC", name).strip() for name in names]
+    if len(set(cleaned)) != len(cleaned) or any(not name or name in taken
+                                               for name in cleaned):
+        return {group_key(name): group_service.create_group(session, name=name)
+                for name in names}
+    last = session.exec(select(func.max(RosterGroup.position)).where(siblings)).one() or 0
+    ids = [uuid7() for _name in cleaned]
+    session.execute(insert(RosterGroup), [
+        {"id": group_id, "parent_id": None, "name": name, "kind": GroupKind.HAN,
+         "position": last + index}
+        for index, (group_id, name) in enumerate(zip(ids, cleaned, strict=True), start=1)])
+    return {group_key(name): group_id for name, group_id in zip(names, ids, strict=True)}
+
+
+def _route_ends(session: Session) -> dict[uuid.UUID | None, int]:
+    """The last place on each 班's 回覧板 route (and of the households in no 班)."""
+    sql = "SELECT group_id, max(circulation_order) FROM household GROUP BY group_id"
+    return {uuid.UUID(hex=group_id) if group_id else None: int(end or 0)
+            for group_id, end in session.connection().exec_driver_sql(sql)}
+
+
 def _new_household(row: PlannedRow, group_id: uuid.UUID | None, order: int) -> NewHousehold:
     imported = row.imported
     assert imported is not None
-    members = imported.members or (MemberData(
-        name=imported.data.display_name, furigana=imported.data.furigana, relation="世帯主",
-        is_head=True),)
-    return NewHousehold(uuid7(), group_id, order, replace(imported.data, number=row.number),
-                        tuple(replace(m, id=m.id or uuid7()) for m in members))
+    data = imported.data
+    if data.number != row.number:  # numbered now: the file has no 世帯番号
+        data = replace(data, number=row.number)
+    # A file without member columns: the head of household is the one member known. A file
+    # with them may list a household without members. Member ids are made as they are added.
+    members = imported.members if imported.members is not None else (MemberData(
+        name=data.display_name, furigana=data.furigana, relation="世帯主", is_head=True),)
+    return NewHousehold(uuid7(), group_id, order, data, members)
 
 
 def _update(session: Session, row: PlannedRow, existing: _Current,
@@ -421,8 +504,3 @@ def _update(session: Session, row: PlannedRow, existing: _Current,
         move_household(session, household_id=row.household_id, group_id=group_id)
 
 
-def _route_end(session: Session, group_id: uuid.UUID | None) -> int:
-    """The last place on a 班's 回覧板 route."""
-    sql = "SELECT coalesce(max(circulation_order), 0) FROM household WHERE group_id IS ?"
-    row = session.connection().exec_driver_sql(sql, (group_id.hex if group_id else None,))
-    return int(row.scalar() or 0)

@@ -2,7 +2,11 @@
 
 A file holds one row per household, or one row per member (grouped by 世帯番号, by rows with
 an empty number continuing the household above, or by a 続柄 of 本人/世帯主 starting a new
-household). Values are normalised the way officers write them (full-width digits, 「第3班」,
+household). A row-per-member file may carry the household's own columns beside the member's,
+as Kairan exports it: 世帯主 and フリガナ (the household's name and reading), 氏名, 続柄 and
+氏名フリガナ (the member's); there the other columns (電話, メール, 住所 …) are the household's,
+repeated on each member's row, and a row with empty member cells is a household without
+members. Values are normalised the way officers write them (full-width digits, 「第3班」,
 half-width katakana, 和暦 and Excel serial dates); names are kept as written. Every problem
 names the sheet, the row and the column.
 """
@@ -17,9 +21,9 @@ from datetime import date
 
 from desktop.domain.errors import ValidationError
 from desktop.domain.households import HouseholdData, MemberData, clean_household, clean_members
-from desktop.domain.imports.model import Field, RawRow
+from desktop.domain.imports.gc_pause import without_gc_pauses
+from desktop.domain.imports.model import Field, RawRow, RowColumns
 from desktop.domain.models import NoticeChannel
-from desktop.domain.text import normalise_furigana
 from desktop.domain.wareki import parse_date_value
 from desktop.i18n import _
 
@@ -37,10 +41,13 @@ _EMAIL_SEPARATORS = re.compile(r"[、,;\s]+")
 # Household fields each column feeds (members take name, furigana, relation, phone, email).
 _HOUSEHOLD_FIELDS = {
     Field.NUMBER: "number", Field.NAME: "display_name", Field.FURIGANA: "furigana",
+    Field.HOUSEHOLD_NAME: "display_name", Field.HOUSEHOLD_FURIGANA: "furigana",
     Field.POSTAL_CODE: "postal_code", Field.ADDRESS: "address", Field.PHONE: "phone",
     Field.EMAIL: "emails", Field.CHANNEL: "channel", Field.JOINED_ON: "joined_on",
     Field.NOTES: "notes", Field.EXEMPT_HAN_LEADER: "exempt_han_leader",
 }
+# The MemberData fields a file can give; the others (app access, notes) are Kairan's own.
+MEMBER_FIELDS = frozenset({"name", "furigana", "relation", "is_head", "phone", "email"})
 _YES = frozenset({"○", "◯", "〇", "●", "レ", "✓", "1", "はい", "yes", "true", "済", "免除"})
 
 
@@ -68,7 +75,9 @@ class ImportedHousehold:
 
     ``given`` names the HouseholdData fields the file has columns for: a field the file does
     not carry is left as it is on an existing household. ``members`` is None when the file
-    says nothing about members (one row per household without member columns).
+    says nothing about members (one row per household without member columns);
+    ``member_given`` names the MemberData fields the file gives for members (a member already
+    in the roster keeps the others).
     """
 
     sheet: str
@@ -77,6 +86,7 @@ class ImportedHousehold:
     data: HouseholdData
     members: tuple[MemberData, ...] | None
     given: frozenset[str] = field(default_factory=frozenset)
+    member_given: frozenset[str] = MEMBER_FIELDS
 
 
 def field_title(which: Field) -> str:
@@ -86,6 +96,7 @@ def field_title(which: Field) -> str:
         Field.RELATION: "続柄", Field.ADDRESS: "住所", Field.POSTAL_CODE: "郵便番号",
         Field.PHONE: "電話", Field.EMAIL: "メール", Field.NOTES: "備考",
         Field.CHANNEL: "配布方法", Field.JOINED_ON: "入会日", Field.EXEMPT_HAN_LEADER: "班長免除",
+        Field.HOUSEHOLD_NAME: "世帯主", Field.HOUSEHOLD_FURIGANA: "世帯主フリガナ",
     }[which]
 
 
@@ -125,14 +136,14 @@ def _number(value: object) -> str:
     return unicodedata.normalize("NFKC", _text(value)).strip()
 
 
-def _channel(value: object, row: RawRow) -> NoticeChannel | None:
+def _channel(value: object, where: tuple[str, int]) -> NoticeChannel | None:
     text = unicodedata.normalize("NFKC", _text(value)).lower().replace(" ", "")
     if not text:
         return None
     for channel, words in _CHANNEL_WORDS.items():
         if any(word in text for word in words):
             return channel
-    raise _problem(row, Field.CHANNEL, _("「{value}」 is not a way of receiving notices. "
+    raise _problem(where, Field.CHANNEL, _("「{value}」 is not a way of receiving notices. "
                                          "Write 紙, アプリ or メール.").format(value=value))
 
 
@@ -142,52 +153,20 @@ class _RowError(Exception):
         self.problem = problem
 
 
-def _problem(row: RawRow, which: Field | None, message: str) -> _RowError:
-    return _RowError(RowProblem(row.sheet, row.row, which, message))
+def _problem(where: tuple[str, int], which: Field | None, message: str) -> _RowError:
+    """A problem at (sheet, row)."""
+    return _RowError(RowProblem(where[0], where[1], which, message))
 
 
-def _date(value: object, row: RawRow) -> date | None:
+def _date(value: object, where: tuple[str, int]) -> date | None:
     if value is None or value == "":
         return None
     try:
         return parse_date_value(value)
     except ValueError:
-        raise _problem(row, Field.JOINED_ON, _("「{value}」 is not a date. Write it as "
+        raise _problem(where, Field.JOINED_ON, _("「{value}」 is not a date. Write it as "
                                                "令和7年4月1日 or 2025/4/1.").format(value=value)
                        ) from None
-
-
-def _member(row: RawRow, *, is_head: bool) -> MemberData:
-    values = row.values
-    return MemberData(
-        name=_text(values.get(Field.NAME)),
-        furigana=normalise_furigana(_text(values.get(Field.FURIGANA))),
-        relation=_text(values.get(Field.RELATION)),
-        is_head=is_head,
-        phone=_text(values.get(Field.PHONE)),
-        email=_text(values.get(Field.EMAIL)),
-    )
-
-
-def _household_data(head: RawRow) -> HouseholdData:
-    """The household's own facts, from its first (or 世帯主's) row; other member rows' phone
-    and e-mail belong to those members."""
-    values = head.values
-    cell = _text(values.get(Field.EMAIL))
-    emails = tuple(dict.fromkeys(email for email in _EMAIL_SEPARATORS.split(cell) if email))
-    return HouseholdData(
-        number=_number(values.get(Field.NUMBER)),
-        display_name=_text(values.get(Field.NAME)),
-        furigana=normalise_furigana(_text(values.get(Field.FURIGANA))),
-        postal_code=_text(values.get(Field.POSTAL_CODE)),
-        address=_text(values.get(Field.ADDRESS)),
-        phone=_text(values.get(Field.PHONE)),
-        channel=_channel(values.get(Field.CHANNEL), head) or NoticeChannel.PAPER,
-        emails=emails,
-        joined_on=_date(values.get(Field.JOINED_ON), head),
-        exempt_han_leader=_yes(values.get(Field.EXEMPT_HAN_LEADER)),
-        notes=_text(values.get(Field.NOTES)),
-    )
 
 
 def _yes(value: object) -> bool:
@@ -197,96 +176,335 @@ def _yes(value: object) -> bool:
     return unicodedata.normalize("NFKC", _text(value)).lower() in _YES
 
 
-def _validated(data: HouseholdData, members: tuple[MemberData, ...] | None,
-               rows: Sequence[RawRow]) -> tuple[HouseholdData, tuple[MemberData, ...] | None]:
-    """Validate with the editor's own rules, pointing problems at the row and column."""
-    field_of = {value: key for key, value in _HOUSEHOLD_FIELDS.items()}
-    try:
-        cleaned = clean_household(data)
-    except ValidationError as error:
-        which = field_of.get(error.field or "")
-        raise _problem(rows[0], which, error.message) from None
-    if members is None:
-        return cleaned, None
-    try:
-        return cleaned, clean_members(members)
-    except ValidationError as error:
-        index = _member_index(error.message, len(members))
-        row = rows[min(index, len(rows) - 1)]
-        raise _problem(row, None, error.message) from None
-
-
 def _member_index(message: str, count: int) -> int:
     match = re.search(r"(\d+)", message)
     return max(0, min(count - 1, int(match[1]) - 1)) if match else 0
 
 
-def _split_households(rows: Sequence[RawRow], by_member: bool) -> list[list[RawRow]]:
-    if not by_member:
-        return [[row] for row in rows]
-    households: list[list[RawRow]] = []
-    current_number: str | None = None
-    for row in rows:
-        number = _number(row.values.get(Field.NUMBER))
-        relation = _text(row.values.get(Field.RELATION))
-        starts = (
-            not households
-            or (number and number != current_number)
-            or (not number and current_number is None and relation in HEAD_RELATIONS)
-        )
-        if starts:
-            households.append([row])
-            current_number = number or None
+# ---------------------------------------------------------------- the rows, column by column
+
+
+def _cell(value: object) -> str:
+    """:func:`_text`, quicker for text and empty cells."""
+    if value.__class__ is str:
+        return value.strip()
+    return "" if value is None else _text(value)
+
+
+def _texts(values: list[object]) -> list[str]:
+    """:func:`_text` of every value (written out: it runs for every cell of big rosters)."""
+    return [value.strip() if value.__class__ is str else "" if value is None else _text(value)
+            for value in values]
+
+
+def _numbers(texts: list[str]) -> list[str]:
+    """:func:`_number` of every text (ASCII needs no NFKC)."""
+    normalize = unicodedata.normalize
+    return [text if text.isascii() else normalize("NFKC", text).strip() for text in texts]
+
+
+class _Table:
+    """The mapped values of the rows, a list per field, converted once and only when asked
+    for: a roster of 120,000 rows is converted column by column, not cell by cell."""
+
+    def __init__(self, source: Sequence[RawRow] | RowColumns) -> None:
+        self._source = source
+        if isinstance(source, RowColumns):
+            self.sheets, self.rows = source.sheets, source.rows
+            self._raw = dict(source.values)
         else:
-            households[-1].append(row)
-    return households
+            self.sheets = [row.sheet for row in source]
+            self.rows = [row.row for row in source]
+            self._raw = {}
+        self._texts: dict[Field, list[str]] = {}
+        self._numbers: list[str] | None = None
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def where(self, index: int) -> tuple[str, int]:
+        """The sheet and row number of row ``index``."""
+        return self.sheets[index], self.rows[index]
+
+    def raw(self, which: Field) -> list[object]:
+        found = self._raw.get(which)
+        if found is None:
+            source = self._source
+            found = self._raw[which] = (
+                [None] * len(self.rows) if isinstance(source, RowColumns)
+                else [row.values.get(which) for row in source])
+        return found
+
+    def text(self, which: Field) -> list[str]:
+        found = self._texts.get(which)
+        if found is None:
+            found = self._texts[which] = _texts(self.raw(which))
+        return found
+
+    def numbers(self) -> list[str]:
+        if self._numbers is None:
+            self._numbers = _numbers(self.text(Field.NUMBER))
+        return self._numbers
 
 
-def is_member_per_row(rows: Sequence[RawRow], columns: set[Field]) -> bool:
+def is_member_per_row(rows: Sequence[RawRow] | RowColumns, columns: set[Field]) -> bool:
     """Whether the rows list members (a 続柄 column, or a 世帯番号 used on several rows)."""
+    return _is_member_per_row(_Table(rows), columns)
+
+
+def _is_member_per_row(table: _Table, columns: set[Field]) -> bool:
     if Field.RELATION in columns:
         return True
-    numbers = [_number(row.values.get(Field.NUMBER)) for row in rows]
+    numbers = table.numbers()
     filled = [number for number in numbers if number]
     return len(filled) != len(set(filled)) or (Field.NUMBER in columns and
                                                 len(filled) < len(numbers))
 
 
+def _split_households(table: _Table, by_member: bool) -> list[range | list[int]]:
+    """The rows (positions) of each household, in file order."""
+    count = len(table)
+    if not by_member:
+        return [range(index, index + 1) for index in range(count)]
+    numbers = table.numbers()
+    relations = table.text(Field.RELATION)
+    names = table.text(Field.HOUSEHOLD_NAME) if not all(numbers) else [""] * count
+    households: list[range | list[int]] = []
+    current_number: str | None = None
+    current_name = ""
+    first = 0
+    for index in range(count):
+        number = numbers[index]
+        # Without numbers, a change of the 世帯主 column starts the next household too.
+        name = names[index]
+        starts = (
+            index == 0
+            or (number and number != current_number)
+            or (not number and current_number is None
+                and (relations[index] in HEAD_RELATIONS or (name and name != current_name)))
+        )
+        if starts:
+            if index:
+                households.append(range(first, index))
+            first = index
+            current_number = number or None
+        current_name = name or current_name
+    if count:
+        households.append(range(first, count))
+    return households
+
+
+@without_gc_pauses
 def build_households(
-    rows: Sequence[RawRow], columns: set[Field], *, member_per_row: bool | None = None
+    rows: Sequence[RawRow] | RowColumns, columns: set[Field], *,
+    member_per_row: bool | None = None
 ) -> tuple[list[ImportedHousehold], list[RowProblem]]:
-    """Group and normalise the rows; returns the valid households and every row problem."""
-    by_member = is_member_per_row(rows, columns) if member_per_row is None else member_per_row
-    given = frozenset(_HOUSEHOLD_FIELDS[key] for key in columns if key in _HOUSEHOLD_FIELDS)
+    """Group and normalise the rows (row by row, or column by column as ``plan_file`` reads
+    big files); returns the valid households and every row problem."""
+    table = _Table(rows)
+    by_member = (_is_member_per_row(table, columns) if member_per_row is None
+                 else member_per_row)
+    builder = _Builder(table, columns, by_member)
     households: list[ImportedHousehold] = []
     problems: list[RowProblem] = []
-    for group_rows in _split_households(rows, by_member):
+    for positions in _split_households(table, by_member):
         try:
-            households.append(_one_household(group_rows, by_member, given))
+            households.append(builder.household(positions))
         except _RowError as error:
             problems.append(error.problem)
     return households, problems
 
 
-def _one_household(rows: list[RawRow], by_member: bool,
-                   given: frozenset[str]) -> ImportedHousehold:
-    members: tuple[MemberData, ...] | None = None
-    head = rows[0]
-    if by_member:
-        heads = [r for r in rows if _text(r.values.get(Field.RELATION)) in HEAD_RELATIONS]
-        head = heads[0] if heads else rows[0]
-        members = tuple(_member(row, is_head=row is head) for row in rows)
-    groups = sorted({g for r in rows if (g := normalise_group(r.values.get(Field.GROUP)))})
-    if len(groups) > 1:
-        raise _problem(rows[-1], Field.GROUP, _(
-            "The rows of one household name different groups ({groups}). "
-            "Put them in one 班.").format(groups="、".join(groups)))
-    data = _household_data(head)
-    numbered = "number" in given
-    # A file without 世帯番号 gets numbers when it is imported: validate the rest now.
-    checked, members = _validated(data if numbered else replace(data, number="0"), members,
-                                  rows)
-    if not numbered:
-        checked = replace(checked, number="")
-    return ImportedHousehold(rows[0].sheet, tuple(r.row for r in rows),
-                             groups[0] if groups else None, checked, members, given)
+def _member_fields(columns: set[Field], *, separate: bool) -> frozenset[str]:
+    """The member fields a row-per-member file gives: name and head always; the others when
+    it has their columns (phone and e-mail are the household's when it has separate
+    household columns)."""
+    given = {"name", "is_head"}
+    given |= {key for which, key in ((Field.FURIGANA, "furigana"), (Field.RELATION, "relation"))
+              if which in columns}
+    if not separate:
+        given |= {key for which, key in ((Field.PHONE, "phone"), (Field.EMAIL, "email"))
+                  if which in columns}
+    return frozenset(given)
+
+
+class _Builder:
+    """Households from the rows of one file: the columns' converted values, and the values
+    that repeat (班, 配布方法, marks, dates) converted once each."""
+
+    def __init__(self, table: _Table, columns: set[Field], by_member: bool) -> None:
+        self.table = table
+        self.by_member = by_member
+        self.given = frozenset(_HOUSEHOLD_FIELDS[key] for key in columns
+                               if key in _HOUSEHOLD_FIELDS)
+        # A 世帯主 column beside the members' 氏名 (Kairan's export): the household's name and
+        # reading come from it, its other columns are the household's, not the member's.
+        self.separate = Field.HOUSEHOLD_NAME in columns
+        self.member_given = (_member_fields(columns, separate=self.separate) if by_member
+                             else MEMBER_FIELDS)
+        name = Field.HOUSEHOLD_NAME if self.separate else Field.NAME
+        reading = (Field.HOUSEHOLD_FURIGANA if Field.HOUSEHOLD_FURIGANA in columns
+                   else Field.FURIGANA)
+        # Which column a problem with a household field points at.
+        self.field_of: dict[str, Field] = {
+            key: which for which, key in _HOUSEHOLD_FIELDS.items()
+                         if which not in (Field.NAME, Field.FURIGANA, Field.HOUSEHOLD_NAME,
+                                          Field.HOUSEHOLD_FURIGANA)}
+        self.field_of |= {"display_name": name, "furigana": reading}
+        self.numbered = "number" in self.given
+        self.numbers = table.numbers()
+        # The household's own cells are read on its head's row only (converted there).
+        self.names = table.raw(name)
+        self.readings = table.raw(reading)
+        self.groups = table.raw(Field.GROUP)
+        self.postal_codes = table.raw(Field.POSTAL_CODE)
+        self.addresses = table.raw(Field.ADDRESS)
+        self.phones = table.raw(Field.PHONE)
+        self.emails = table.raw(Field.EMAIL)
+        self.channels = table.raw(Field.CHANNEL)
+        self.joined = table.raw(Field.JOINED_ON)
+        self.exempt = table.raw(Field.EXEMPT_HAN_LEADER)
+        self.notes = table.raw(Field.NOTES)
+        if by_member:  # a member on every row
+            self.member_names = table.text(Field.NAME)
+            self.member_readings = table.text(Field.FURIGANA)
+            self.relations = table.text(Field.RELATION)
+            self.persons = (
+                [name is not None or reading is not None or relation is not None
+                 for name, reading, relation in zip(
+                     table.raw(Field.NAME), table.raw(Field.FURIGANA),
+                     table.raw(Field.RELATION), strict=True)]
+                if self.separate else None)
+            if not self.separate:  # and their own phone and e-mail
+                self.member_phones = table.text(Field.PHONE)
+                self.member_emails = table.text(Field.EMAIL)
+        # Keyed by (type, value): 1 == 1.0 == True as keys, but not as cells.
+        self._group_of: dict[tuple[type, object], str | None] = {}
+        self._channel_of: dict[tuple[type, object], NoticeChannel] = {}
+        self._date_of: dict[tuple[type, object], date | None] = {}
+        self._yes_of: dict[tuple[type, object], bool] = {}
+
+    def household(self, positions: range | list[int]) -> ImportedHousehold:
+        """The household on the rows at ``positions`` (one row, or a row per member)."""
+        table = self.table
+        first = positions[0]
+        head = first
+        members: tuple[MemberData, ...] | None = None
+        people: list[int] = list(positions)
+        if self.by_member:
+            head, people, members = self._members(positions)
+        group = self._group(positions)
+        data = self._data(head)
+        if not self.numbered:  # numbered when imported: validate the rest now
+            data = replace(data, number="0")
+        try:
+            checked = clean_household(data)
+        except ValidationError as error:
+            raise _problem(table.where(first), self.field_of.get(error.field or ""),
+                           error.message) from None
+        if members is not None:
+            try:
+                members = clean_members(members)
+            except ValidationError as error:
+                index = _member_index(error.message, len(members))
+                where = table.where(people[index] if people else first)
+                raise _problem(where, None, error.message) from None
+        if not self.numbered:
+            checked = replace(checked, number="")
+        numbers = table.rows
+        return ImportedHousehold(table.sheets[first], tuple([numbers[i] for i in positions]),
+                                 group, checked, members, self.given, self.member_given)
+
+    def _members(self, positions: range | list[int]
+                 ) -> tuple[int, list[int], tuple[MemberData, ...]]:
+        """The head's row, the rows naming members, and the members."""
+        relations = self.relations
+        if self.separate:
+            # The household's own columns repeat on every row; a row with empty member cells
+            # is a household without members. The head is marked by 続柄, else is the
+            # 世帯主 by name.
+            assert self.persons is not None
+            persons = self.persons
+            people = [i for i in positions if persons[i]]
+            person = next((i for i in people if relations[i] in HEAD_RELATIONS), None)
+            if person is None:
+                household_name = _cell(self.names[positions[0]])
+                person = next((i for i in people if self.member_names[i] == household_name),
+                              None)
+            head = positions[0] if person is None else person
+            names, readings = self.member_names, self.member_readings
+            members = tuple([MemberData(
+                name=names[i],
+                furigana=readings[i],
+                relation=relations[i],
+                is_head=i == person,
+            ) for i in people])
+            return head, people, members
+        people = list(positions)
+        head = next((i for i in people if relations[i] in HEAD_RELATIONS), people[0])
+        names, readings = self.member_names, self.member_readings
+        phones, emails = self.member_phones, self.member_emails
+        members = tuple([MemberData(
+            name=names[i],
+            furigana=readings[i],
+            relation=relations[i],
+            is_head=i == head,
+            phone=phones[i],
+            email=emails[i],
+        ) for i in people])
+        return head, people, members
+
+    def _group(self, positions: range | list[int]) -> str | None:
+        groups = self.groups
+        group_of = self._group_of
+        found: set[str] = set()
+        for index in positions:
+            value = groups[index]
+            if value is None:
+                continue
+            key = (value.__class__, value)
+            group = group_of.get(key, "")
+            if group == "":
+                group = group_of[key] = normalise_group(value)
+            if group:
+                found.add(group)
+        if len(found) > 1:
+            raise _problem(self.table.where(positions[-1]), Field.GROUP, _(
+                "The rows of one household name different groups ({groups}). "
+                "Put them in one 班.").format(groups="、".join(sorted(found))))
+        return found.pop() if found else None
+
+    def _data(self, index: int) -> HouseholdData:
+        """The household's own facts, from its first (or 世帯主's) row; other member rows'
+        phone and e-mail belong to those members (unless the file has separate household
+        columns)."""
+        where = self.table.where(index)
+        cell = _cell(self.emails[index])
+        emails = tuple(dict.fromkeys(email for email in _EMAIL_SEPARATORS.split(cell)
+                                     if email)) if cell else ()
+        value = self.channels[index]
+        channel = self._channel_of.get(key := (value.__class__, value))
+        if channel is None:
+            channel = self._channel_of[key] = _channel(value, where) or NoticeChannel.PAPER
+        value = self.joined[index]
+        if (key := (value.__class__, value)) in self._date_of:
+            joined = self._date_of[key]
+        else:
+            joined = self._date_of[key] = _date(value, where)
+        value = self.exempt[index]
+        exempt = self._yes_of.get(key := (value.__class__, value))
+        if exempt is None:
+            exempt = self._yes_of[key] = _yes(value)
+        return HouseholdData(
+            number=self.numbers[index],
+            display_name=_cell(self.names[index]),
+            furigana=_cell(self.readings[index]),
+            postal_code=_cell(self.postal_codes[index]),
+            address=_cell(self.addresses[index]),
+            phone=_cell(self.phones[index]),
+            channel=channel,
+            emails=emails,
+            joined_on=joined,
+            exempt_han_leader=exempt,
+            notes=_cell(self.notes[index]),
+        )
