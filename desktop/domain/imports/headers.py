@@ -28,7 +28,7 @@ __all__ = [
     "SYNONYMS",
     "WEAK_SYNONYMS",
     "HeaderNotFound",
-    "data_cells",
+    "data_columns",
     "data_rows",
     "describe_columns",
     "field_for_title",
@@ -447,55 +447,67 @@ def data_rows(sheet: SheetData, layout: HeaderLayout) -> list[RawRow]:
     is left out too. Text values are trimmed (U+3000 included) and "" becomes None;
     nothing else is changed.
     """
-    numbers, cells = data_cells(sheet, layout)
+    numbers, columns = data_columns(sheet, layout)
     fields = tuple(layout.columns)
     name = sheet.name
     return [RawRow(name, number, dict(zip(fields, values, strict=True)))
-            for number, values in zip(numbers, cells, strict=True)]
+            for number, values in zip(numbers, zip(*columns, strict=True), strict=True)]
 
 
-def data_cells(sheet: SheetData,
-               layout: HeaderLayout) -> tuple[list[int], list[tuple[object, ...]]]:
-    """The rows :func:`data_rows` returns, as their 1-based row numbers and their values in
-    the order of ``layout.columns`` (for big rosters, which need no dictionary per row)."""
+def data_columns(sheet: SheetData,
+                 layout: HeaderLayout) -> tuple[list[int], list[list[object]]]:
+    """The rows :func:`data_rows` returns, column by column: their 1-based row numbers, and
+    a list of values for each column of ``layout.columns``, in its order (the import of a
+    big roster goes this way: no dictionary per row)."""
     fields = tuple(layout.columns)
-    columns = tuple(layout.columns.values())
-    width = max(columns, default=-1) + 1
-    blank = (None,) * len(columns)
-    padding = (None,) * width
-    pick = operator.itemgetter(*columns) if len(columns) > 1 else None
-
-    def cells_of(row: tuple[object, ...]) -> tuple[object, ...]:
-        if len(row) < width:
-            row = (row + padding)[:width]
-        picked: tuple[object, ...] = pick(row) if pick is not None else (
-            tuple(row[column] for column in columns))
-        # Trim text, "" → None; written inline as it runs for every cell of big rosters.
-        return tuple([(value.strip() or None) if isinstance(value, str) else value
-                      for value in picked])
-
-    headers = {cells_of(_row(sheet, number)) for number in layout.header_rows}
-    numbers: list[int] = []
-    kept: list[tuple[object, ...]] = []
+    positions = tuple(layout.columns.values())
+    if not positions:
+        return [], []
+    width = max(positions) + 1
     rows = sheet.rows
-    for index in range(max(layout.header_rows, default=0), len(rows)):
-        row = rows[index]
-        label = _totals_label(row)
+    start = max(layout.header_rows, default=0)
+    # The data ends at a 合計 row; 小計 rows inside it are left out.
+    indexes: list[int] = []
+    first = start
+    for index in range(start, len(rows)):
+        label = _totals_label(rows[index])
         if label:
-            if _SUBTOTAL.match(label):
-                continue
-            break
-        cells = cells_of(row)
-        if cells == blank or cells in headers:
-            continue
-        numbers.append(index + 1)
-        kept.append(cells)
+            indexes += range(first, index)
+            first = index + 1
+            if not _SUBTOTAL.match(label):
+                break
+    else:
+        indexes += range(first, len(rows))
+    body = [rows[index] for index in indexes]
+    if any(len(row) < width for row in body):
+        padding = (None,) * width
+        body = [row if len(row) >= width else (row + padding)[:width] for row in body]
+    pick = operator.itemgetter(*positions)
+    picked = map(pick, body) if len(positions) > 1 else ((value,) for value in map(pick, body))
+    # Trim text, "" → None, row by row (the values of a row lie together in memory).
+    cells = [tuple([(value.strip() or None) if isinstance(value, str) else value
+                    for value in values]) for values in picked]
+    headers = {_cells(_row(sheet, number), positions) for number in layout.header_rows}
+    blank = (None,) * len(positions)
+    kept = [at for at, values in enumerate(cells) if values != blank and values not in headers]
+    if len(kept) < len(indexes):
+        indexes = [indexes[at] for at in kept]
+        cells = [cells[at] for at in kept]
+    columns = ([list(column) for column in zip(*cells, strict=True)] if cells
+               else [[] for _field in fields])
     names = [fields.index(which) for which in (Field.NAME, Field.HOUSEHOLD_NAME)
              if which in fields]
-    if kept and names and all(kept[-1][position] is None for position in names):
-        last = [value for value in rows[numbers[-1] - 1]
+    if indexes and names and all(columns[at][-1] is None for at in names):
+        last = [value for value in rows[indexes[-1]]
                 if value is not None and not (isinstance(value, str) and not value.strip())]
         if all(_is_number(value) for value in last):
-            numbers.pop()
-            kept.pop()
-    return numbers, kept
+            indexes.pop()
+            for column in columns:
+                column.pop()
+    return [index + 1 for index in indexes], columns
+
+
+def _cells(row: tuple[object, ...], positions: Sequence[int]) -> tuple[object, ...]:
+    """The values of a row at ``positions``, trimmed as :func:`data_columns` trims them."""
+    return tuple([(value.strip() or None) if isinstance(value, str) else value
+                  for value in (row[at] if at < len(row) else None for at in positions)])

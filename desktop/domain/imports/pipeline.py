@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from desktop.domain.errors import KairanError
 from desktop.domain.imports.gc_pause import without_gc_pauses
-from desktop.domain.imports.headers import data_cells, data_rows, find_header
+from desktop.domain.imports.headers import data_columns, data_rows, find_header
 from desktop.domain.imports.model import Field, HeaderLayout, RawRow, RowColumns, SheetData
 from desktop.domain.imports.plan import ImportPlan, plan_import
 from desktop.domain.imports.records import build_households, normalise_group
@@ -95,29 +95,29 @@ def columns_of(read: ReadRoster, sheets: Sequence[str] | None = None) -> tuple[R
                                                                               set[Field]]:
     """What :func:`rows_of` returns, column by column (no dictionary per row: the import of a
     big roster goes this way)."""
-    parts: list[tuple[str, list[int], dict[Field, Sequence[object]]]] = []
+    parts: list[tuple[str, list[int], dict[Field, list[object]]]] = []
     columns: set[Field] = set()
     for sheet, layout, group in _chosen(read, sheets):
-        numbers, cells = data_cells(sheet, layout)
-        fields = list(layout.columns)
-        by_field: dict[Field, Sequence[object]] = dict(
-            zip(fields, zip(*cells, strict=True), strict=False))  # no rows: no columns
-        columns |= set(fields)
+        numbers, values = data_columns(sheet, layout)
+        by_field = dict(zip(layout.columns, values, strict=True))
+        columns |= set(layout.columns)
         if group is not None:
             by_field[Field.GROUP] = [group] * len(numbers)
             columns.add(Field.GROUP)
         parts.append((sheet.name, numbers, by_field))
+    if len(parts) == 1:  # the usual case: the columns as they are
+        name, numbers, by_field = parts[0]
+        return RowColumns([name] * len(numbers), numbers, by_field), columns
     names: list[str] = []
     rows: list[int] = []
-    values: dict[Field, list[object]] = {which: [] for which in columns}
+    joined: dict[Field, list[object]] = {which: [] for which in columns}
     for name, numbers, by_field in parts:
         count = len(numbers)
         names += [name] * count
         rows += numbers
-        for which, column in values.items():
-            found = by_field.get(which)
-            column.extend(found if found is not None and count else [None] * count)
-    return RowColumns(names, rows, values), columns
+        for which, column in joined.items():
+            column.extend(by_field.get(which) or [None] * count)
+    return RowColumns(names, rows, joined), columns
 
 
 @without_gc_pauses

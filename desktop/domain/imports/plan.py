@@ -10,6 +10,7 @@ or nothing. Importing the same file twice changes nothing the second time.
 from __future__ import annotations
 
 import enum
+import functools
 import json
 import unicodedata
 import uuid
@@ -17,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
+from typing import Any
 
 from sqlalchemy import func, insert
 from sqlmodel import Session, col, select
@@ -157,19 +159,24 @@ class _Current:
     withdrawn: bool
 
 
+def _fetch(session: Session, sql: str) -> list[tuple[Any, ...]]:
+    """Rows as plain tuples from the sqlite3 driver, in the session's transaction."""
+    driver = session.connection().connection.driver_connection
+    assert driver is not None
+    return driver.execute(sql).fetchall()  # type: ignore[no-any-return]
+
+
 def _current_roster(session: Session) -> dict[str, _Current]:
-    connection = session.connection()
     members: dict[str, list[MemberData]] = defaultdict(list)
     for (member_id, household_id, name, furigana, relation, is_head, phone, email, app,
-         notes) in connection.exec_driver_sql(_MEMBERS):
+         notes) in _fetch(session, _MEMBERS):
         members[household_id].append(MemberData(
             id=uuid.UUID(hex=member_id), name=name, furigana=furigana, relation=relation,
             is_head=bool(is_head), phone=phone, email=email, app_access=bool(app),
             notes=notes))
     current: dict[str, _Current] = {}
     for (hid, number, name, furigana, postal, address, phone, channel, emails, joined, notes,
-         group_id, left_on, exempt_han, exempt_duties, group) in connection.exec_driver_sql(
-            _HOUSEHOLDS):
+         group_id, left_on, exempt_han, exempt_duties, group) in _fetch(session, _HOUSEHOLDS):
         data = HouseholdData(
             number=number, display_name=name, furigana=furigana, postal_code=postal,
             address=address, phone=phone, channel=NoticeChannel(channel),
@@ -208,6 +215,42 @@ def _member_key(member: MemberData) -> tuple[object, ...]:
             member.email)
 
 
+_KEY_FIELDS = ("name", "furigana", "relation", "is_head", "phone", "email")  # _member_key's
+
+
+@functools.lru_cache(maxsize=64)
+def _taken_from_file(given: frozenset[str]) -> tuple[bool, ...]:
+    """For each field of :func:`_member_key`, whether a file giving ``given`` sets it."""
+    return tuple(name in given for name in _KEY_FIELDS)
+
+
+def _merged_keys(old: Sequence[MemberData], new: Sequence[MemberData],
+                 given: frozenset[str]) -> list[tuple[object, ...]]:
+    """``[_member_key(m) for m in _merged_members(old, new, given)]``, without making the
+    merged members (most households of a file are unchanged)."""
+    known = {fold_for_search(member.name): member for member in old}
+    taken = _taken_from_file(given)
+    every = all(taken)
+    keys = []
+    for member in new:
+        before = known.pop(fold_for_search(member.name), None)
+        key = _member_key(member)
+        if before is not None and not every:
+            key = tuple([value if from_file else kept for value, kept, from_file
+                         in zip(key, _member_key(before), taken, strict=True)])
+        keys.append(key)
+    return keys
+
+
+@functools.lru_cache(maxsize=64)
+def _compared(given: frozenset[str]) -> tuple[str, ...]:
+    """The household fields compared for a file giving ``given``, in a fixed order."""
+    return tuple(sorted(given - {"number"}))
+
+
+_group_key = functools.lru_cache(maxsize=8192)(group_key)  # a file names each 班 many times
+
+
 def _merged_members(old: Sequence[MemberData], new: Sequence[MemberData],
                     given: frozenset[str] = MEMBER_FIELDS) -> tuple[MemberData, ...]:
     """The file's members, keeping the ids (and app access, notes, and the fields the file
@@ -231,19 +274,21 @@ def _changes(current: _Current, imported: ImportedHousehold,
     """The fields that differ, and the household and members as they would be saved."""
     changes = []
     data = current.data
-    for name in sorted(imported.given - {"number"}):
+    for name in _compared(imported.given):
         old, new = getattr(current.data, name), getattr(imported.data, name)
         if old != new:
             changes.append(FieldChange(name, _SHOWN.get(name, name), _shown(old), _shown(new)))
             data = replace(data, **{name: new})
     members = current.members
-    if imported.members is not None:
+    if imported.members is not None and (
+            len(imported.members) != len(current.members)
+            or _merged_keys(current.members, imported.members, imported.member_given)
+            != [_member_key(m) for m in current.members]):
         merged = _merged_members(current.members, imported.members, imported.member_given)
-        if [_member_key(m) for m in merged] != [_member_key(m) for m in current.members]:
-            changes.append(FieldChange("members", _SHOWN["members"], _shown(current.members),
-                                       _shown(merged)))
-            members = merged
-    if group is not None and group_key(group) != group_key(current.group or ""):
+        changes.append(FieldChange("members", _SHOWN["members"], _shown(current.members),
+                                   _shown(merged)))
+        members = merged
+    if group is not None and _group_key(group) != _group_key(current.group or ""):
         changes.append(FieldChange("group", _SHOWN["group"], current.group, group))
     return tuple(changes), data, members
 
@@ -324,23 +369,16 @@ def _natural(name: str) -> tuple[int, str]:
 
 
 class _Groups:
-    """The 班 of the roster by :func:`group_key`, and the new ones a plan collects (a set
-    beside the plan's list, and the keys remembered: a file names the same 班 many times)."""
+    """The 班 of the roster by :func:`group_key`, and the new ones a plan collects (with a
+    set beside the plan's list: a file may name thousands)."""
 
     def __init__(self, hans: dict[str, list[str]], new: list[str]) -> None:
         self.hans = hans
         self.new = new
         self.known_new = set(new)
-        self.keys: dict[str, str] = {}
-
-    def key(self, name: str) -> str:
-        key = self.keys.get(name)
-        if key is None:
-            key = self.keys[name] = group_key(name)
-        return key
 
     def existing(self, name: str) -> list[str]:
-        return self.hans.get(self.key(name), [])
+        return self.hans.get(_group_key(name), [])
 
     def add_new(self, name: str) -> None:
         if name not in self.known_new:
@@ -421,23 +459,18 @@ def apply_import(
     group_ids.update(_create_groups(session, plan.new_groups))
     current = _current_roster(session) if plan.count(Outcome.UPDATE) else {}
     route_ends = _route_ends(session)
-    keys: dict[str, str] = {}
     new: list[NewHousehold] = []
     updated = 0
     total = len(plan.rows)
     for done, row in enumerate(plan.rows, start=1):
-        group_id = None
-        if row.group:
-            key = keys.get(row.group)
-            if key is None:
-                key = keys[row.group] = group_key(row.group)
-            group_id = group_ids.get(key)
+        group_id = group_ids.get(_group_key(row.group)) if row.group else None
         if row.outcome == Outcome.NEW:
-            # New households join the end of their 班's route.
+            # New households join the end of their 班's route (in the order of the file,
+            # with the households moved there: ``route_ends`` counts them all).
             order = route_ends[group_id] = route_ends.get(group_id, 0) + 1
             new.append(_new_household(row, group_id, order))
         elif row.outcome == Outcome.UPDATE:
-            _update(session, row, current[row.number], group_id)
+            _update(session, row, current[row.number], group_id, route_ends)
             updated += 1
         if progress is not None and done % 500 == 0:
             progress(done, total)
@@ -496,11 +529,14 @@ def _new_household(row: PlannedRow, group_id: uuid.UUID | None, order: int) -> N
 
 
 def _update(session: Session, row: PlannedRow, existing: _Current,
-            group_id: uuid.UUID | None) -> None:
+            group_id: uuid.UUID | None, route_ends: dict[uuid.UUID | None, int]) -> None:
     assert row.imported is not None and row.household_id is not None
     _changed, data, members = _changes(existing, row.imported, row.group)
     update_household(session, household_id=row.household_id, data=data, members=members)
     if group_id is not None and group_id.hex != existing.group_id:
-        move_household(session, household_id=row.household_id, group_id=group_id)
+        # To the end of the new 班's route, after the households joining it before.
+        order = route_ends[group_id] = route_ends.get(group_id, 0) + 1
+        move_household(session, household_id=row.household_id, group_id=group_id,
+                       circulation_order=order)
 
 

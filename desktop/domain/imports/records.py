@@ -6,9 +6,16 @@ household). A row-per-member file may carry the household's own columns beside t
 as Kairan exports it: 世帯主 and フリガナ (the household's name and reading), 氏名, 続柄 and
 氏名フリガナ (the member's); there the other columns (電話, メール, 住所 …) are the household's,
 repeated on each member's row, and a row with empty member cells is a household without
-members. Values are normalised the way officers write them (full-width digits, 「第3班」,
-half-width katakana, 和暦 and Excel serial dates); names are kept as written. Every problem
-names the sheet, the row and the column.
+members; there the head of household is the member whose 続柄 says so (本人/世帯主), else
+the one named like the 世帯主 — a guess that does not overrule the roster's own head, as
+Kairan's export does not say who it is. Values are normalised the way officers write them
+(full-width digits, 「第3班」, half-width katakana, 和暦 and Excel serial dates) and validated
+with the household editor's own rules (``clean_household``, ``clean_members``); names are
+kept as written. Every problem names the sheet, the row and the column.
+
+A roster of 50,000 households is 120,000 rows: they are converted a column at a time (a
+value that repeats, such as a 班 or 配布方法, once), and nothing is made per row that is not
+needed per household.
 """
 
 from __future__ import annotations
@@ -132,10 +139,6 @@ def _text(value: object) -> str:
     return str(value).strip()
 
 
-def _number(value: object) -> str:
-    return unicodedata.normalize("NFKC", _text(value)).strip()
-
-
 def _channel(value: object, where: tuple[str, int]) -> NoticeChannel | None:
     text = unicodedata.normalize("NFKC", _text(value)).lower().replace(" ", "")
     if not text:
@@ -198,7 +201,7 @@ def _texts(values: list[object]) -> list[str]:
 
 
 def _numbers(texts: list[str]) -> list[str]:
-    """:func:`_number` of every text (ASCII needs no NFKC)."""
+    """The 世帯番号 of every text: NFKC (full-width digits), trimmed; ASCII is as it is."""
     normalize = unicodedata.normalize
     return [text if text.isascii() else normalize("NFKC", text).strip() for text in texts]
 
@@ -261,7 +264,7 @@ def _is_member_per_row(table: _Table, columns: set[Field]) -> bool:
                                                 len(filled) < len(numbers))
 
 
-def _split_households(table: _Table, by_member: bool) -> list[range | list[int]]:
+def _split_households(table: _Table, by_member: bool) -> list[range]:
     """The rows (positions) of each household, in file order."""
     count = len(table)
     if not by_member:
@@ -269,7 +272,7 @@ def _split_households(table: _Table, by_member: bool) -> list[range | list[int]]
     numbers = table.numbers()
     relations = table.text(Field.RELATION)
     names = table.text(Field.HOUSEHOLD_NAME) if not all(numbers) else [""] * count
-    households: list[range | list[int]] = []
+    households: list[range] = []
     current_number: str | None = None
     current_name = ""
     first = 0
@@ -342,6 +345,9 @@ class _Builder:
         self.separate = Field.HOUSEHOLD_NAME in columns
         self.member_given = (_member_fields(columns, separate=self.separate) if by_member
                              else MEMBER_FIELDS)
+        # A head found by name, not marked by 続柄, is a guess: it does not overrule the
+        # roster's (Kairan's export does not write who the head is).
+        self.head_guessed = self.member_given - {"is_head"}
         name = Field.HOUSEHOLD_NAME if self.separate else Field.NAME
         reading = (Field.HOUSEHOLD_FURIGANA if Field.HOUSEHOLD_FURIGANA in columns
                    else Field.FURIGANA)
@@ -384,15 +390,18 @@ class _Builder:
         self._date_of: dict[tuple[type, object], date | None] = {}
         self._yes_of: dict[tuple[type, object], bool] = {}
 
-    def household(self, positions: range | list[int]) -> ImportedHousehold:
+    def household(self, positions: range) -> ImportedHousehold:
         """The household on the rows at ``positions`` (one row, or a row per member)."""
         table = self.table
         first = positions[0]
         head = first
         members: tuple[MemberData, ...] | None = None
-        people: list[int] = list(positions)
+        people: list[int] = []
+        member_given = self.member_given
         if self.by_member:
-            head, people, members = self._members(positions)
+            head, people, members, marked = self._members(positions)
+            if not marked:
+                member_given = self.head_guessed
         group = self._group(positions)
         data = self._data(head)
         if not self.numbered:  # numbered when imported: validate the rest now
@@ -411,13 +420,15 @@ class _Builder:
                 raise _problem(where, None, error.message) from None
         if not self.numbered:
             checked = replace(checked, number="")
-        numbers = table.rows
-        return ImportedHousehold(table.sheets[first], tuple([numbers[i] for i in positions]),
-                                 group, checked, members, self.given, self.member_given)
+        return ImportedHousehold(table.sheets[first],
+                                 tuple(table.rows[positions.start:positions.stop]),
+                                 group, checked, members, self.given, member_given)
 
-    def _members(self, positions: range | list[int]
-                 ) -> tuple[int, list[int], tuple[MemberData, ...]]:
-        """The head's row, the rows naming members, and the members."""
+    def _members(self, positions: range
+                 ) -> tuple[int, list[int], tuple[MemberData, ...], bool]:
+        """The head's row, the rows naming members, the members, and whether the head was
+        marked (by 続柄, or as the first row of a file without separate household columns)
+        rather than guessed by name."""
         relations = self.relations
         if self.separate:
             # The household's own columns repeat on every row; a row with empty member cells
@@ -427,6 +438,7 @@ class _Builder:
             persons = self.persons
             people = [i for i in positions if persons[i]]
             person = next((i for i in people if relations[i] in HEAD_RELATIONS), None)
+            marked = person is not None
             if person is None:
                 household_name = _cell(self.names[positions[0]])
                 person = next((i for i in people if self.member_names[i] == household_name),
@@ -439,7 +451,7 @@ class _Builder:
                 relation=relations[i],
                 is_head=i == person,
             ) for i in people])
-            return head, people, members
+            return head, people, members, marked
         people = list(positions)
         head = next((i for i in people if relations[i] in HEAD_RELATIONS), people[0])
         names, readings = self.member_names, self.member_readings
@@ -452,9 +464,9 @@ class _Builder:
             phone=phones[i],
             email=emails[i],
         ) for i in people])
-        return head, people, members
+        return head, people, members, True
 
-    def _group(self, positions: range | list[int]) -> str | None:
+    def _group(self, positions: range) -> str | None:
         groups = self.groups
         group_of = self._group_of
         found: set[str] = set()
@@ -478,19 +490,19 @@ class _Builder:
         """The household's own facts, from its first (or 世帯主's) row; other member rows'
         phone and e-mail belong to those members (unless the file has separate household
         columns)."""
-        where = self.table.where(index)
         cell = _cell(self.emails[index])
         emails = tuple(dict.fromkeys(email for email in _EMAIL_SEPARATORS.split(cell)
                                      if email)) if cell else ()
         value = self.channels[index]
         channel = self._channel_of.get(key := (value.__class__, value))
         if channel is None:
-            channel = self._channel_of[key] = _channel(value, where) or NoticeChannel.PAPER
+            channel = self._channel_of[key] = (_channel(value, self.table.where(index))
+                                               or NoticeChannel.PAPER)
         value = self.joined[index]
         if (key := (value.__class__, value)) in self._date_of:
             joined = self._date_of[key]
         else:
-            joined = self._date_of[key] = _date(value, where)
+            joined = self._date_of[key] = _date(value, self.table.where(index))
         value = self.exempt[index]
         exempt = self._yes_of.get(key := (value.__class__, value))
         if exempt is None:
