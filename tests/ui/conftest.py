@@ -123,7 +123,8 @@ def no_modal_dialogs(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(QMessageBox, name, staticmethod(refuse))
     for name in ("getText", "getItem", "getInt"):
         monkeypatch.setattr(QInputDialog, name, staticmethod(refuse))
-    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(refuse))
+    for name in ("getOpenFileName", "getSaveFileName"):
+        monkeypatch.setattr(QFileDialog, name, staticmethod(refuse))
 
 
 @pytest.fixture

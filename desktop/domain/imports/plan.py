@@ -328,7 +328,8 @@ def plan_import(
     next_number = _next_numbers(list(current))
     seen: dict[str, PlannedRow] = {}
     for problem in problems:
-        plan.rows.append(PlannedRow(problem.sheet, (problem.row,), "", "", Outcome.ERROR,
+        plan.rows.append(PlannedRow(problem.sheet, (problem.row,), problem.number, "",
+                                    Outcome.ERROR,
                                     message=f"{problem.where(file)}: {problem.message}"))
     groups = _Groups(hans, plan.new_groups)
     for imported in households:

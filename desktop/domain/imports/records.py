@@ -66,6 +66,7 @@ class RowProblem:
     row: int
     field: Field | None
     message: str
+    number: str = ""  # the household's 世帯番号, when the file gives one
 
     def where(self, file: str) -> str:
         """「file, sheet, row N, column」 for messages."""
@@ -314,7 +315,9 @@ def build_households(
         try:
             households.append(builder.household(positions))
         except _RowError as error:
-            problems.append(error.problem)
+            # Keep the number, so the household is not also proposed for withdrawal.
+            number = next((builder.numbers[i] for i in positions if builder.numbers[i]), "")
+            problems.append(replace(error.problem, number=number))
     return households, problems
 
 

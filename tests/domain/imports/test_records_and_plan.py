@@ -241,3 +241,15 @@ def test_a_confirmed_mapping_is_remembered(association_file: AssociationFile) ->
         remember_mapping(session, signature="No.\x1f氏名", columns={F.NUMBER: 0, F.NAME: 2})
     with association_file.read() as session:
         assert remembered_mappings(session) == {"No.\x1f氏名": {F.NUMBER: 0, F.NAME: 2}}
+
+
+def test_a_household_with_a_problem_is_not_proposed_for_withdrawal(
+    association_file: AssociationFile,
+) -> None:
+    with association_file.write() as session:
+        apply_import(session, _plan(association_file, HOUSEHOLDS))
+    broken = [HOUSEHOLDS[0], HOUSEHOLDS[1],
+              RawRow("名簿", 5, {**HOUSEHOLDS[2].values, F.FURIGANA: "漢字"})]
+    plan = _plan(association_file, broken)
+    assert len(plan.errors) == 1 and plan.errors[0].number == "0003"
+    assert not plan.missing
