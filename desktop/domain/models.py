@@ -1,7 +1,7 @@
 """The association's tables: the one place the schema is written down.
 
 Alembic migrations (``desktop/store/migrations``) are generated from these classes; the app
-never calls ``create_all``. Ids are UUIDv7 made on the device.
+never builds tables from these classes directly. Ids are UUIDv7 made on the device.
 """
 
 from __future__ import annotations
