@@ -166,6 +166,7 @@ class ImportWizard(QWizard):
         self.read: ReadRoster | None = None
         self.remembered: dict[str, dict[Field, int]] = {}
         self.excluded: set[str] = set()  # sheets the officer unticked
+        self.member_per_row: bool | None = None  # None: Kairan tells from the columns
         self.plan: ImportPlan | None = None
         self.task: Task[Any] | None = None
         self.imported: ImportDone | None = None
@@ -254,7 +255,7 @@ class ImportWizard(QWizard):
                 remembered = remembered_mappings(session)
             remembered.update(chosen if same_file else {})
             read = read_roster(path, remembered=remembered, progress=context.progress,
-                               cancelled=context.cancelled)
+                               cancelled=context.cancelled, require_header=False)
             return read, remembered
 
         def done(result: tuple[ReadRoster, dict[str, dict[Field, int]]]) -> None:
@@ -288,6 +289,7 @@ class ImportWizard(QWizard):
         assert self.read is not None
         layout = layout_for_rows(self.sheet(name), header_rows, remembered=self.remembered)
         self.read.layouts[name] = layout
+        self.read.unreadable.pop(name, None)  # a sheet set aside is usable now
         return layout
 
     def set_mapping(self, names: list[str], columns: dict[Field, int]) -> None:
@@ -461,24 +463,41 @@ class SheetPage(QWizardPage):
         current = self.current_sheet()
         self.sheets.blockSignals(True)
         self.sheets.clear()
-        for name in read.usable:
-            item = QListWidgetItem(sheet_label(name))
+        names = [sheet.name for sheet in read.sheets]
+        for name in names:
+            item = QListWidgetItem()
             item.setData(Qt.ItemDataRole.UserRole, name)
             item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
                           | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Unchecked if name in self._wizard.excluded
-                               else Qt.CheckState.Checked)
             self.sheets.addItem(item)
+            self._label(item)
         self.sheets.blockSignals(False)
-        names = read.usable
-        self.sheets.setCurrentRow(names.index(current) if current in names else 0)
-        if read.unreadable:
-            reasons = "\n".join(f"・{reason}" for reason in read.unreadable.values())
-            self.set_aside.setText(_("Sheets set aside:") + "\n" + reasons)
-        else:
-            self.set_aside.clear()
+        first = next((row for row, name in enumerate(names) if name in read.layouts), 0)
+        self.sheets.setCurrentRow(names.index(current) if current in names else first)
+        self._show_set_aside()
         self.show_sheet()
         self.sheets.setFocus()
+
+    def _label(self, item: QListWidgetItem) -> None:
+        """A sheet's line: ticked when it will be imported; one set aside says so."""
+        read = self._wizard.read
+        assert read is not None
+        name = str(item.data(Qt.ItemDataRole.UserRole))
+        usable = name in read.layouts
+        label = sheet_label(name)
+        item.setText(label if usable else _("{sheet} (set aside)").format(sheet=label))
+        ticked = usable and name not in self._wizard.excluded
+        item.setCheckState(Qt.CheckState.Checked if ticked else Qt.CheckState.Unchecked)
+
+    def _show_set_aside(self) -> None:
+        read = self._wizard.read
+        assert read is not None
+        if read.unreadable:
+            reasons = "\n".join(f"・{reason}" for reason in read.unreadable.values())
+            self.set_aside.setText(_("Sheets set aside (choose one and its header row to "
+                                     "import it after all):") + "\n" + reasons)
+        else:
+            self.set_aside.clear()
 
     def current_sheet(self) -> str | None:
         """The sheet whose rows are shown."""
@@ -494,8 +513,14 @@ class SheetPage(QWizardPage):
 
     def _ticked(self, item: QListWidgetItem) -> None:
         name = str(item.data(Qt.ItemDataRole.UserRole))
+        read = self._wizard.read
+        assert read is not None
         if item.checkState() == Qt.CheckState.Checked:
             self._wizard.excluded.discard(name)
+            if name not in read.layouts:  # ticking a sheet set aside: its first row to start
+                self.sheets.setCurrentItem(item)
+                self._header_chosen()
+                return
         else:
             self._wizard.excluded.add(name)
         self.completeChanged.emit()
@@ -508,16 +533,24 @@ class SheetPage(QWizardPage):
             self.model.set_sheet(None, header_rows=(), shown=0)
             return
         sheet = self._wizard.sheet(name)
-        layout = read.layouts[name]
+        layout = read.layouts.get(name)
+        header_rows = layout.header_rows if layout is not None else (1,)
         for widget in (self.header_row, self.two_rows):
             widget.blockSignals(True)
         self.header_row.setMaximum(max(1, len(sheet.rows)))
-        self.header_row.setValue(layout.header_rows[0])
-        self.two_rows.setChecked(len(layout.header_rows) == 2)
-        self.two_rows.setEnabled(layout.header_rows[0] < len(sheet.rows))
+        self.header_row.setValue(header_rows[0])
+        self.two_rows.setChecked(len(header_rows) == 2)
+        self.two_rows.setEnabled(header_rows[0] < len(sheet.rows))
         for widget in (self.header_row, self.two_rows):
             widget.blockSignals(False)
-        self._show_layout(sheet, layout)
+        if layout is not None:
+            self._show_layout(sheet, layout)
+            return
+        self.model.set_sheet(sheet, header_rows=(), shown=PREVIEW_ROWS)
+        self.preview.resizeColumnsToContents()
+        self.recognised.setText(read.unreadable.get(name, "") + "\n" + _(
+            "To import this sheet after all, choose its header row above (the row with the "
+            "column titles such as 氏名 and 住所)."))
 
     def _header_chosen(self) -> None:
         name = self.current_sheet()
@@ -527,8 +560,19 @@ class SheetPage(QWizardPage):
         first = self.header_row.value()
         two = self.two_rows.isChecked() and first < len(sheet.rows)
         self.two_rows.setEnabled(first < len(sheet.rows))
+        read = self._wizard.read
+        assert read is not None
+        set_aside = name not in read.layouts
         layout = self._wizard.set_header(name, (first, first + 1) if two else (first,))
+        if set_aside:  # the officer chose a header for it: it is imported after all
+            self._wizard.excluded.discard(name)
+            item = self.sheets.currentItem()
+            self.sheets.blockSignals(True)
+            self._label(item)
+            self.sheets.blockSignals(False)
+            self._show_set_aside()
         self._show_layout(sheet, layout)
+        self.completeChanged.emit()
 
     def _show_layout(self, sheet: SheetData, layout: HeaderLayout) -> None:
         shown = max(PREVIEW_ROWS, layout.header_rows[-1] + 5)
@@ -573,12 +617,25 @@ class MappingPage(QWizardPage):
         self.missing.setWordWrap(True)
         self.missing.setStyleSheet(_PROBLEM_STYLE)
         self._groups: list[list[str]] = []  # chosen sheets sharing one header
+        self.rows_are = QComboBox()
+        for text, value in ((_("Kairan decides from the columns"), "auto"),
+                            (_("one household per row"), "household"),
+                            (_("one member per row (a household's members on rows one after "
+                               "another)"), "member")):
+            self.rows_are.addItem(text, value)
+        self.rows_are.currentIndexChanged.connect(self._rows_are_changed)
+        rows_are_label = QLabel(_("Each &row is:"))
+        rows_are_label.setBuddy(self.rows_are)
 
         top = QHBoxLayout()
         top.addWidget(self.headers_label)
         top.addWidget(self.headers, 1)
+        rows = QHBoxLayout()
+        rows.addWidget(rows_are_label)
+        rows.addWidget(self.rows_are, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addLayout(rows)
         layout.addWidget(self.area, 1)
         layout.addWidget(self.notice)
         layout.addWidget(self.missing)
@@ -603,6 +660,15 @@ class MappingPage(QWizardPage):
         self.headers_label.setVisible(several)
         self.notice.clear()
         self._build()
+
+    def set_rows_are(self, member_per_row: bool | None) -> None:
+        """Say whether each row is a household, a member, or let Kairan decide."""
+        value = {None: "auto", False: "household", True: "member"}[member_per_row]
+        self.rows_are.setCurrentIndex(self.rows_are.findData(value))
+
+    def _rows_are_changed(self) -> None:
+        value = self.rows_are.currentData()
+        self._wizard.member_per_row = None if value == "auto" else value == "member"
 
     def current_sheets(self) -> list[str]:
         """The sheets whose mapping is shown."""
@@ -779,6 +845,7 @@ class PreviewPage(QWizardPage):
         assert read is not None
         snapshot = ReadRoster(read.path, read.sheets, dict(read.layouts), dict(read.unreadable))
         sheets = self._wizard.chosen_sheets()
+        member_per_row = self._wizard.member_per_row
         self._wizard.plan = None
         self._show(None)
         show_note(self.status, _("Preparing the preview…"))
@@ -786,7 +853,8 @@ class PreviewPage(QWizardPage):
 
         def work(context: TaskContext) -> ImportPlan:
             with association_file.read() as session:
-                plan = plan_file(session, snapshot, sheets=sheets)
+                plan = plan_file(session, snapshot, sheets=sheets,
+                                 member_per_row=member_per_row)
             context.check()
             return plan
 

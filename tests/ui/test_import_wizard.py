@@ -362,7 +362,7 @@ def test_cancel_while_reading_stays_on_the_file_page(
     started = threading.Event()
 
     def slow_read(path: Path, *, remembered: Any, progress: Callable[[int, int], None],
-                  cancelled: Callable[[], bool]) -> Any:
+                  cancelled: Callable[[], bool], require_header: bool) -> Any:
         progress(0, 3)
         started.set()
         while not cancelled():
@@ -508,3 +508,63 @@ def test_a_shift_jis_csv_is_one_sheet_without_a_name(
     assert outcomes(wizard)[Outcome.NEW] == 2 and wizard.plan.new_groups == ["3班"]
     finish(qtbot, wizard)
     assert sorted(households(fresh_window.file)) == ["1", "2"]
+
+
+def test_a_sheet_set_aside_can_be_imported_by_choosing_its_header_row(
+    qtbot: Any, fresh_window: MainWindow, tmp_path: Path
+) -> None:
+    path = tmp_path / "romaji.xlsx"
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "meibo"
+    for row in (["kaiin meibo"], ["bango", "namae", "jusho"],
+                ["1", "青木 一郎", "本町1-1"], ["2", "石田 花子", "本町1-2"]):
+        sheet.append(row)
+    book.save(path)
+    wizard = fresh_window.file_actions.import_roster()
+    open_file(qtbot, wizard, path)
+    page = wizard.sheet_page
+    assert wizard.read is not None and "meibo" in wizard.read.unreadable
+    assert "set aside" in page.sheets.item(0).text()
+    assert page.sheets.item(0).checkState() == Qt.CheckState.Unchecked
+    assert "choose its header row" in page.recognised.text()
+    assert not page.isComplete()
+
+    page.header_row.setValue(2)  # the officer points at the titles
+    assert header_rows(wizard, "meibo") == (2,)
+    assert page.sheets.item(0).checkState() == Qt.CheckState.Checked
+    assert "set aside" not in page.sheets.item(0).text()
+    assert page.isComplete()
+    wizard.next()
+    mapping = wizard.mapping_page
+    mapping.set_field(0, Field.NUMBER)
+    mapping.set_field(1, Field.NAME)
+    mapping.set_field(2, Field.ADDRESS)
+    assert mapping.isComplete()
+    wizard.next()
+    wait_for_plan(qtbot, wizard)
+    assert outcomes(wizard)[Outcome.NEW] == 2
+    finish(qtbot, wizard)
+    assert households(fresh_window.file)["2"].address == "本町1-2"
+
+
+def test_the_officer_can_say_whether_a_row_is_a_household_or_a_member(
+    qtbot: Any, fresh_window: MainWindow, tmp_path: Path
+) -> None:
+    path = tmp_path / "members.csv"
+    path.write_text("世帯番号,氏名\n1,青木 一郎\n,青木 花子\n2,石田 次郎\n", encoding="utf-8")
+    wizard = fresh_window.file_actions.import_roster()
+    open_file(qtbot, wizard, path)
+    wizard.next()
+    wizard.mapping_page.set_rows_are(True)  # an empty number continues the household above
+    wizard.next()
+    wait_for_plan(qtbot, wizard)
+    assert outcomes(wizard)[Outcome.NEW] == 2
+    assert outcomes(wizard)[Outcome.ERROR] == 0
+
+    wizard.back()
+    wizard.mapping_page.set_rows_are(False)  # every row a household: row 3 has no number
+    wizard.next()
+    wait_for_plan(qtbot, wizard)
+    assert outcomes(wizard)[Outcome.NEW] + outcomes(wizard)[Outcome.ERROR] == 3

@@ -464,8 +464,8 @@ def data_columns(sheet: SheetData,
     if not positions:
         return [], []
     width = max(positions) + 1
-    rows = sheet.rows
     start = max(layout.header_rows, default=0)
+    rows = _merged_down(sheet, start)
     # The data ends at a 合計 row; 小計 rows inside it are left out.
     indexes: list[int] = []
     first = start
@@ -505,6 +505,29 @@ def data_columns(sheet: SheetData,
             for column in columns:
                 column.pop()
     return [index + 1 for index in indexes], columns
+
+
+def _merged_down(sheet: SheetData, start: int) -> list[tuple[object, ...]]:
+    """The sheet's rows with each cell merged down over data rows given the merged value.
+
+    A 班 (or 世帯番号) merged down over the households below it means that value for every
+    row it covers; the file stores it in the top cell only. Only the range's first column
+    takes the value: a cell merged sideways over another column says nothing about that
+    column. Merges in the header rows are the header's own business.
+    """
+    downward = [merge for merge in sheet.merges if merge[0] >= start and merge[2] > merge[0]]
+    if not downward:
+        return sheet.rows
+    rows = list(sheet.rows)
+    for first_row, column, last_row, _last_column in downward:
+        top = rows[first_row] if first_row < len(rows) else ()
+        value = top[column] if column < len(top) else None
+        for index in range(first_row + 1, min(last_row, len(rows) - 1) + 1):
+            row = rows[index]
+            if len(row) <= column:
+                row = row + (None,) * (column + 1 - len(row))
+            rows[index] = (*row[:column], value, *row[column + 1:])
+    return rows
 
 
 def _cells(row: tuple[object, ...], positions: Sequence[int]) -> tuple[object, ...]:

@@ -35,12 +35,14 @@ class SheetData:
 
     ``rows[i]`` is the sheet's row ``i + 1`` as the officer sees it in Excel; values are str,
     int, float, bool, datetime/date or None (empty). Merged cells carry their value in the
-    top-left cell only, as the file stores it.
+    top-left cell only, as the file stores it; ``merges`` lists the merged ranges as
+    0-based (first row, first column, last row, last column).
     """
 
     file: str  # the file's name, for messages
     name: str  # the sheet's name ("" for CSV)
     rows: list[tuple[object, ...]]
+    merges: tuple[tuple[int, int, int, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

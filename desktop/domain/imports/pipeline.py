@@ -45,9 +45,11 @@ def read_roster(
     remembered: Mapping[str, Mapping[Field, int]] | None = None,
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
+    require_header: bool = True,
 ) -> ReadRoster:
     """Read a roster file and find the header of every sheet (an empty or header-less sheet
-    is set aside with the reason; a file where no sheet has a header is an error)."""
+    is set aside with the reason). A file where no sheet has a header is an error unless
+    ``require_header`` is off: the wizard then lets the officer point at the header row."""
     sheets = read_file(path, progress=progress, cancelled=cancelled)
     result = ReadRoster(path, sheets)
     for sheet in sheets:
@@ -55,7 +57,7 @@ def read_roster(
             result.layouts[sheet.name] = find_header(sheet, remembered=remembered)
         except KairanError as problem:
             result.unreadable[sheet.name] = problem.message
-    if not result.layouts:
+    if not result.layouts and require_header:
         raise KairanError("\n".join(result.unreadable.values()))
     return result
 

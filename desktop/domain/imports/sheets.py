@@ -235,9 +235,9 @@ def _read_workbook(
             progress(0, len(names))
         for done, name in enumerate(names, start=1):
             _check_cancelled(cancelled)
-            rows = _sheet_rows(workbook, file, name, max_rows)
+            rows, merges = _sheet_rows(workbook, file, name, max_rows)
             if rows:
-                sheets.append(SheetData(file, name, rows))
+                sheets.append(SheetData(file, name, rows, merges))
             if progress is not None:
                 progress(done, len(names))
     finally:
@@ -252,18 +252,24 @@ def _is_encrypted_ooxml(path: Path) -> bool:
         return False
 
 
+Merges = tuple[tuple[int, int, int, int], ...]
+
+
 def _sheet_rows(workbook: CalamineWorkbook, file: str, name: str,
-                max_rows: int) -> list[tuple[object, ...]]:
+                max_rows: int) -> tuple[list[tuple[object, ...]], Merges]:
     try:
         sheet: CalamineSheet = workbook.get_sheet_by_name(name)
         end = sheet.end
         if end is None:
-            return []
+            return [], ()
         if end[0] + 1 > max_rows:
             raise _too_many_rows(file, name, max_rows)
         # skip_empty_area=False keeps the leading empty rows and columns, so rows[i] is the
         # sheet's row i + 1 and a column index is the one Excel shows.
         values = sheet.to_python(skip_empty_area=False)
+        merges: Merges = tuple(
+            (first[0], first[1], last[0], last[1])
+            for first, last in sheet.merged_cell_ranges or ())
     except PasswordError:
         raise _password_error(file) from None
     except CalamineError as error:
@@ -276,7 +282,7 @@ def _sheet_rows(workbook: CalamineWorkbook, file: str, name: str,
     rows: list[tuple[object, ...]] = [
         tuple([value if value or value.__class__ is not str else None for value in row])
         for row in values]
-    return _without_trailing_blank_rows(rows)
+    return _without_trailing_blank_rows(rows), merges
 
 
 def _without_trailing_blank_rows(rows: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
