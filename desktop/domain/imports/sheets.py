@@ -45,6 +45,7 @@ from python_calamine import (
 
 from desktop.domain.errors import KairanError
 from desktop.domain.imports.model import SheetData
+from desktop.domain.imports.ods_merges import ods_merges
 from desktop.i18n import _
 
 __all__ = [
@@ -230,6 +231,8 @@ def _read_workbook(
              if sheet.typ == SheetTypeEnum.WorkSheet
              and sheet.visible == SheetVisibleEnum.Visible]
     sheets: list[SheetData] = []
+    # calamine reports no merged cells for .ods; they are read from the XML instead.
+    odf_merges = ods_merges(path) if head.startswith(_ZIP) and b"opendocument" in head else {}
     try:
         if progress is not None:
             progress(0, len(names))
@@ -237,7 +240,7 @@ def _read_workbook(
             _check_cancelled(cancelled)
             rows, merges = _sheet_rows(workbook, file, name, max_rows)
             if rows:
-                sheets.append(SheetData(file, name, rows, merges))
+                sheets.append(SheetData(file, name, rows, merges or odf_merges.get(name, ())))
             if progress is not None:
                 progress(done, len(names))
     finally:

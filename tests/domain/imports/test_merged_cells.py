@@ -11,6 +11,7 @@ from desktop.domain.imports.model import Field, SheetData
 from desktop.domain.imports.pipeline import read_roster, rows_of
 from desktop.domain.imports.records import build_households
 from desktop.domain.imports.sheets import read_file
+from tests.domain.imports.ods_writer import write_ods
 
 
 def _workbook(path: Path, rows: list[list[object]], merges: list[str]) -> Path:
@@ -71,3 +72,17 @@ def test_a_number_merged_down_over_member_rows_makes_one_household(tmp_path: Pat
     households, problems = build_households(rows, columns)
     assert not problems
     assert [(h.data.number, len(h.members)) for h in households] == [("1", 2), ("2", 1)]
+
+
+def test_merged_cells_of_an_ods_file_are_read_from_its_xml(tmp_path: Path) -> None:
+    path = write_ods(tmp_path / "han.ods", {"名簿": [
+        [("令和7年度 会員名簿", 1, 3), "covered", "covered"],
+        ["班", "世帯番号", "世帯主"],
+        [("1班", 2, 1), "101", "青木 一郎"],
+        ["covered", "102", "石田 花子"],
+        ["2班", "201", "江藤 三郎"],
+    ]})
+    (sheet,) = read_file(path)
+    assert set(sheet.merges) == {(0, 0, 0, 2), (2, 0, 3, 0)}
+    rows, _columns = rows_of(read_roster(path))
+    assert [row.values[Field.GROUP] for row in rows] == ["1班", "1班", "2班"]
