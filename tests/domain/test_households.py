@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import replace
 from datetime import date
@@ -15,6 +16,7 @@ from desktop.domain.households import (
     HouseholdData,
     MemberData,
     add_member,
+    clean_members,
     create_household,
     get_household,
     han_route,
@@ -543,3 +545,14 @@ def test_han_route_lists_members_in_circulation_order(association_file: Associat
         set_circulation_order(session, group_id=han, household_ids=[second, first])
         route = han_route(session, group_id=han)
     assert [stop.household_id for stop in route] == [second, first]
+
+
+def test_cleaning_members_keeps_every_field() -> None:
+    """clean_members builds members field by field: a field added later must not be lost."""
+    member = MemberData(name="青木 一郎", furigana="あおき いちろう", relation="本人",
+                        is_head=True, phone="090-1234-5678", email="a@example.jp",
+                        app_access=True, notes="メモ", id=uuid.uuid4())
+    defaults = MemberData(name="x")
+    assert all(getattr(member, f.name) != getattr(defaults, f.name)
+               for f in dataclasses.fields(MemberData)), "give every field a non-default value"
+    assert clean_members([member]) == (member,)
