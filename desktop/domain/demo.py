@@ -1,20 +1,30 @@
 """Writing a generated demo association (``demo_data``) into an association file, fast.
 
 A demo of 50,000 households is what the benchmarks open, so rows go in with bulk inserts in one
-transaction, computing the derived columns with the same functions the editor uses.
+transaction, computing the derived columns with the same functions the editor uses. The demo
+also has circulars to show: one sent with a few paper answers entered, and a draft survey.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from desktop.domain.association import create_association
+from desktop.domain.circulars import (
+    CircularData,
+    Question,
+    QuestionKind,
+    Recipient,
+    create_circular,
+    recipients,
+    send_circular,
+)
 from desktop.domain.demo_data import DemoGroup, DemoRoster
 from desktop.domain.households import (
     HouseholdData,
@@ -24,12 +34,15 @@ from desktop.domain.households import (
 )
 from desktop.domain.ids import uuid7
 from desktop.domain.models import (
+    Ask,
     GroupKind,
     NoticeChannel,
+    ReplyChannel,
     Role,
     RoleAssignment,
     RosterGroup,
 )
+from desktop.domain.replies import record_reply
 from desktop.domain.text import normalise_furigana
 
 Progress = Callable[[int, int], None]
@@ -99,4 +112,69 @@ def populate_demo(
     if assignments:
         session.execute(insert(RoleAssignment), assignments)
     session.flush()
+    chair = next((officer for officer in roster.officers if officer.role == "会長"), None)
+    chair_name = ""
+    if chair is not None:
+        chair_name = next(demo.members[chair.member_index].name
+                          for _id, group in hans for demo in group.households
+                          if demo.number == chair.household_number)
+    add_demo_circulars(session, year=year, issuer=f"会長 {chair_name}".strip(),
+                       han_ids=[group_id for group_id, _group in hans])
     return association_id
+
+
+_CLEANUP_BODY = """# 秋の一斉清掃
+日頃より町内の美化にご協力いただき、ありがとうございます。
+下記のとおり一斉清掃を行います。多くの方のご参加をお願いいたします。
+
+## 日時と集合場所
+- 日時：10月第3日曜日　午前8時から9時まで（雨天中止）
+- 集合：各班のごみ集積所
+
+## 持ち物
+- 軍手、ほうき、ちりとり
+- ごみ袋は自治会で用意します
+
+出欠を下の回答票で班長へお知らせください。"""
+
+_DRILL_BODY = """# 防災訓練についてのアンケート
+今年度の防災訓練の内容を決めるため、皆さまのご意見をお聞かせください。
+
+1. 下の回答票にご記入ください。
+2. 回答票を切り取り、班長へお渡しください。"""
+
+
+def add_demo_circulars(
+    session: Session, *, year: int, issuer: str, han_ids: Sequence[uuid.UUID]
+) -> None:
+    """The demo's circulars: 「秋の一斉清掃のお知らせ」 sent to everyone, with attendance
+    answers from a few paper households of the first 班 (``han_ids``, in order), and a draft
+    survey about the 防災訓練."""
+    issued_on = date(year, 10, 1)
+    cleanup = create_circular(session, data=CircularData(
+        title="秋の一斉清掃のお知らせ", body=_CLEANUP_BODY, issued_on=issued_on, issuer=issuer,
+        ask=Ask.ATTENDANCE, deadline=issued_on + timedelta(days=14),
+    ))
+    sent_at = datetime(year, 10, 1, 9, 0, tzinfo=UTC)
+    send_circular(session, circular_id=cleanup, sent_at=sent_at)
+    answers = ("出席", "出席", "欠席", "出席", "欠席", "出席")
+    paper: list[Recipient] = []
+    for han_id in han_ids:  # a 班 at a time: a big demo has tens of thousands of households
+        paper += recipients(session, circular_id=cleanup, group_id=han_id,
+                            channel=NoticeChannel.PAPER)
+        if len(paper) >= len(answers):
+            break
+    for day, (recipient, answer) in enumerate(zip(paper, answers, strict=False), start=3):
+        record_reply(session, circular_id=cleanup, entry=recipient.number, answers=[answer],
+                     channel=ReplyChannel.PAPER, received_at=sent_at + timedelta(days=day))
+    drill_on = date(year, 11, 1)
+    create_circular(session, data=CircularData(
+        title="防災訓練についてのアンケート", body=_DRILL_BODY, issued_on=drill_on,
+        issuer=issuer, ask=Ask.SURVEY, deadline=drill_on + timedelta(days=20),
+        questions=(
+            Question("防災訓練への参加を希望しますか", QuestionKind.CHOICE,
+                     ("希望する", "希望しない")),
+            Question("避難所の場所を知っていますか", QuestionKind.CHOICE, ("○", "×")),
+            Question("ご意見・ご要望", QuestionKind.TEXT),
+        ),
+    ))

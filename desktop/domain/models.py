@@ -10,7 +10,7 @@ import enum
 import uuid
 from datetime import UTC, date, datetime
 
-from sqlalchemy import JSON, CheckConstraint, Column, Enum, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, Enum, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from desktop.domain.ids import uuid7
@@ -175,4 +175,147 @@ class ImportMapping(SQLModel, table=True):
 
     signature: str = Field(primary_key=True)  # the header titles of the file, joined
     columns: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = Field(default_factory=_now)
+
+
+# ---------------------------------------------------------------- circulars (回覧・お知らせ)
+
+
+class Ask(enum.StrEnum):
+    """What a circular asks of the reader."""
+
+    NOTHING = "nothing"
+    READ = "read"  # 確認: the reader confirms having read it
+    ATTENDANCE = "attendance"  # 出席/欠席
+    SURVEY = "survey"  # up to ten short questions
+
+
+class TargetKind(enum.StrEnum):
+    """Who a circular is for: everyone, chosen 班 (or 地区), or the holders of a role."""
+
+    ALL = "all"
+    GROUPS = "groups"
+    ROLE = "role"
+
+
+class CircularStatus(enum.StrEnum):
+    """A draft can still change; a sent circular is fixed, with its recipients frozen."""
+
+    DRAFT = "draft"
+    SENT = "sent"
+
+
+class ReplyChannel(enum.StrEnum):
+    """How an answer reached the association."""
+
+    PAPER = "paper"
+    APP = "app"
+    EMAIL = "email"
+    PHONE = "phone"
+    IN_PERSON = "in_person"
+
+
+class AttachmentKind(enum.StrEnum):
+    """An attached picture, PDF document, or a map printed with the circular."""
+
+    IMAGE = "image"
+    PDF = "pdf"
+    MAP = "map"
+
+
+class Circular(SQLModel, table=True):
+    """A 回覧 or お知らせ, written once and sent to its households by their own channels."""
+
+    __tablename__ = "circular"
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    title: str
+    body: str = ""  # light markup: "# " headings, "- " bullets, "1. " numbered, blank lines
+    issued_on: date = Field(index=True)
+    issuer: str = ""  # as printed, e.g. 会長 山田 太郎
+    map_url: str = ""
+    target_kind: TargetKind = Field(
+        default=TargetKind.ALL, sa_type=_stored_by_value(TargetKind)
+    )
+    # Hex ids of the chosen 班/地区; a list, not a link table: it only matters until sending.
+    target_group_ids: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    # A draft aimed at a role that is later deleted just loses its target.
+    target_role_id: uuid.UUID | None = Field(
+        default=None, foreign_key="role.id", ondelete="SET NULL"
+    )
+    ask: Ask = Field(default=Ask.NOTHING, sa_type=_stored_by_value(Ask))
+    # [{"text": ..., "kind": "choice" | "text", "choices": [...]}] for surveys.
+    questions: list[dict[str, object]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    deadline: date | None = None
+    status: CircularStatus = Field(
+        default=CircularStatus.DRAFT, sa_type=_stored_by_value(CircularStatus)
+    )
+    sent_at: datetime | None = None
+    created_at: datetime = Field(default_factory=_now)
+    updated_at: datetime = Field(default_factory=_now)
+
+
+class CircularAttachment(SQLModel, table=True):
+    """An image, map or PDF printed with a circular (stored in the file: it travels with it)."""
+
+    __tablename__ = "circular_attachment"
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    circular_id: uuid.UUID = Field(
+        foreign_key="circular.id", index=True, ondelete="CASCADE"
+    )
+    kind: AttachmentKind = Field(sa_type=_stored_by_value(AttachmentKind))
+    file_name: str
+    media_type: str  # image/jpeg, image/png or application/pdf
+    data: bytes = Field(sa_type=LargeBinary)
+    page_count: int = 1
+    position: int = 0
+    created_at: datetime = Field(default_factory=_now)
+
+
+class CircularRecipient(SQLModel, table=True):
+    """A household a sent circular went to, frozen at sending with its 班 and route place.
+
+    Later moves or renames do not change who received what, or the 回覧板 route printed.
+    """
+
+    __tablename__ = "circular_recipient"
+
+    circular_id: uuid.UUID = Field(
+        foreign_key="circular.id", primary_key=True, ondelete="CASCADE"
+    )
+    household_id: uuid.UUID = Field(
+        foreign_key="household.id", primary_key=True, index=True, ondelete="CASCADE"
+    )
+    # No foreign key: an emptied 班 may be deleted later; its name stays on record here.
+    group_id: uuid.UUID | None = None
+    group_name: str = ""
+    group_order: int = 0  # the 班's place in the group tree at sending
+    circulation_order: int = 0
+    channel: NoticeChannel = Field(
+        default=NoticeChannel.PAPER, sa_type=_stored_by_value(NoticeChannel)
+    )
+
+
+class Reply(SQLModel, table=True):
+    """A household's answer to a circular, whichever way it came (paper, app, e-mail…).
+
+    One current answer per household and circular; a correction replaces it.
+    """
+
+    __tablename__ = "reply"
+    __table_args__ = (UniqueConstraint("circular_id", "household_id"),)
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    circular_id: uuid.UUID = Field(foreign_key="circular.id", ondelete="CASCADE")
+    household_id: uuid.UUID = Field(
+        foreign_key="household.id", index=True, ondelete="CASCADE"
+    )
+    answers: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    channel: ReplyChannel = Field(sa_type=_stored_by_value(ReplyChannel))
+    received_at: datetime
     updated_at: datetime = Field(default_factory=_now)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import uuid
 from contextlib import closing
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
@@ -14,6 +15,10 @@ from sqlmodel import SQLModel
 
 import desktop.domain.models  # noqa: F401  (registers every table on SQLModel.metadata)
 from desktop.domain.association import get_association
+from desktop.domain.circulars import CircularData, create_circular, recipients, send_circular
+from desktop.domain.households import get_household
+from desktop.domain.models import Ask, ReplyChannel
+from desktop.domain.replies import ReplyOutcome, record_reply
 from desktop.domain.roles import create_role, list_roles
 from desktop.store import migrate
 from desktop.store.association_file import open_association
@@ -26,12 +31,13 @@ def _revision(path: Path) -> str | None:
         return migrate.current_revision(connection)
 
 
-def _first_revision_file(path: Path) -> Path:
-    """A file as the first Kairan release wrote it, with an association in it."""
+def _first_revision_file(path: Path, revision: str = "0001") -> Path:
+    """A file as the first Kairan release (or the one of ``revision``) wrote it, with an
+    association in it."""
     with closing(sqlite3.connect(path, isolation_level=None)) as connection:
         configure_connection(connection)
         connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-    migrate.upgrade(path, "0001")
+    migrate.upgrade(path, revision)
     with closing(sqlite3.connect(path)) as connection:
         connection.execute(
             "INSERT INTO association (id, name, fiscal_year_start_month, created_at) "
@@ -43,7 +49,7 @@ def _first_revision_file(path: Path) -> Path:
 
 
 def test_revisions_are_known() -> None:
-    assert migrate.head_revision() == "0003"
+    assert migrate.head_revision() == "0004"
     assert migrate.is_known_revision("0001")
     assert not migrate.is_known_revision("9999")
 
@@ -72,6 +78,46 @@ def test_old_file_is_backed_up_then_upgraded(tmp_path: Path) -> None:
     again = open_association(path)  # now current: no second backup
     again.close()
     assert len(again.backups.list()) == 1
+
+
+def test_upgrade_from_0003_keeps_the_roster_and_adds_circulars(tmp_path: Path) -> None:
+    path = _first_revision_file(tmp_path / "roster.kairan", "0003")
+    group_id, household_id = uuid.uuid4(), uuid.uuid4()
+    with closing(sqlite3.connect(path)) as connection:
+        connection.execute("INSERT INTO roster_group (id, parent_id, name, kind, position) "
+                           "VALUES (?, NULL, '1班', 'han', 1)", (group_id.hex,))
+        connection.execute(
+            "INSERT INTO household (id, number, display_name, furigana, furigana_key, "
+            "postal_code, address, phone, channel, emails, group_id, circulation_order, "
+            "exempt_han_leader, exempt_duties, notes, search_text, member_count, updated_at) "
+            "VALUES (?, '0001', '山田 太郎', '', '', '', '桜町1-1', '', 'paper', '[]', ?, 1, "
+            "0, 0, '', '', 0, '2025-04-01 00:00:00')",
+            (household_id.hex, group_id.hex),
+        )
+        connection.commit()
+
+    opened = open_association(path)
+    try:
+        with opened.write() as session:
+            assert get_household(session, household_id=household_id).data.display_name == (
+                "山田 太郎")
+            circular_id = create_circular(session, data=CircularData(
+                title="秋の一斉清掃のお知らせ", body="", issued_on=date(2025, 10, 1),
+                ask=Ask.ATTENDANCE, deadline=date(2025, 10, 15)))
+            sent_at = datetime(2025, 10, 1, tzinfo=UTC)
+            assert send_circular(session, circular_id=circular_id, sent_at=sent_at) == 1
+            outcome, _reply = record_reply(session, circular_id=circular_id, entry="0001",
+                                           answers=["出席"], channel=ReplyChannel.PAPER,
+                                           received_at=sent_at)
+            assert outcome == ReplyOutcome.RECORDED
+        with opened.read() as session:
+            [recipient] = recipients(session, circular_id=circular_id)
+        [backup] = opened.backups.list()
+    finally:
+        opened.close()
+    assert (recipient.household_id, recipient.group_name) == (household_id, "1班")
+    assert _revision(path) == "0004"
+    assert _revision(backup.path) == "0003"
 
 
 def test_migrations_build_exactly_the_models(tmp_path: Path) -> None:
