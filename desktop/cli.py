@@ -7,6 +7,8 @@
     kairan --db PATH export FILE.xlsx [--per-group] [--columns K,K,...] [--members] [--all]
     kairan --db PATH backup
     kairan --db PATH restore [BACKUP] [--list]
+    kairan --db PATH print roster --kind groups|officers|labels12|labels24 --out FILE.pdf ...
+    kairan --db PATH print circular ID --out FILE.pdf ...
 
 The subcommands never import Qt, so they are quick and run on machines without a display.
 """
@@ -21,7 +23,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from desktop import __version__, cli_import, paths
+from desktop import __version__, cli_import, cli_print, paths
 from desktop.domain.errors import KairanError
 from desktop.domain.labels import channel_label
 from desktop.i18n import DEFAULT_LANGUAGE, LANGUAGES, _, set_language
@@ -76,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--all", action="store_true", help=_("include withdrawn households"))
 
     cli_import.add_parser(commands)
+    cli_print.add_parser(commands)
 
     commands.add_parser("backup", help=_("back up the association file now"))
     restore = commands.add_parser("restore", help=_("restore a backup over the file"))
@@ -218,6 +221,10 @@ def _cmd_import(args: argparse.Namespace) -> int:
     return cli_import.run(args, _db(args))
 
 
+def _cmd_print(args: argparse.Namespace) -> int:
+    return cli_print.run(args, _db(args))
+
+
 def _cmd_backup(args: argparse.Namespace) -> int:
     from desktop.store.association_file import open_association
 
@@ -276,7 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(arguments)
     handlers = {"new": _cmd_new, "roster": _cmd_roster_list, "backup": _cmd_backup,
                 "restore": _cmd_restore, "demo": _cmd_demo_create, "export": _cmd_export,
-                "import": _cmd_import}
+                "import": _cmd_import, "print": _cmd_print}
     try:
         if args.command is None:
             return _run_window(args)
