@@ -4,6 +4,7 @@
                                   [--year YEAR] [--paper-only] [--large] --out FILE.pdf
     kairan --db PATH print circular ID [--group G] [--kind packet|copies|all] [--large]
                                   --out FILE.pdf
+    kairan --db PATH print circular --list
 
 reportlab is imported only when something is printed, so the rest of the CLI stays quick.
 """
@@ -47,19 +48,27 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     circular = documents.add_parser(
         "circular", help=_("a circular: the 回覧板 packet per 班 and the household copies"))
-    circular.add_argument("circular", metavar="ID",
+    circular.add_argument("circular", metavar="ID", nargs="?",
                           help=_("the circular's id (the first few characters are enough)"))
+    circular.add_argument("--list", action="store_true",
+                          help=_("list the circulars with their ids, and print nothing"))
     circular.add_argument("--group", metavar="G", help=_("only this 班 or 地区, e.g. 3班"))
     circular.add_argument("--kind", choices=CIRCULAR_KINDS, default="all",
                           help=_("packet: the 回覧板 packets; copies: a copy for each paper "
                                  "household; all: both (default)"))
     circular.add_argument("--large", action="store_true", help=_("large print"))
-    circular.add_argument("--out", type=Path, required=True, metavar="FILE.pdf",
+    circular.add_argument("--out", type=Path, metavar="FILE.pdf",
                           help=_("the PDF file to write"))
 
 
 def run(args: argparse.Namespace, db: Path) -> int:
     """Run ``print roster`` or ``print circular``."""
+    if args.print_command == "circular" and args.list:
+        return list_circulars(db)
+    if args.print_command == "circular" and (args.circular is None or args.out is None):
+        raise KairanError(_("Name the circular and the file to write, for example: kairan "
+                            "print circular 0193ab --out 回覧.pdf (kairan print circular "
+                            "--list shows the ids)."))
     _check_target(args.out)
     if args.print_command == "circular":
         return print_circular(args, db)
@@ -152,6 +161,64 @@ def _warn_unprintable(texts: Iterable[str]) -> None:
                                                               + "」"), file=sys.stderr)
 
 
+def list_circulars(db: Path) -> int:
+    """Print the circulars, newest first, with the shortest id prefix that names each."""
+    from desktop.domain import circulars
+    from desktop.domain.models import CircularStatus
+    from desktop.store.association_file import open_association
+
+    association_file = open_association(db)
+    try:
+        with association_file.read() as session:
+            summaries = circulars.list_circulars(session)
+    finally:
+        association_file.close()
+    hexes = [summary.id.hex for summary in summaries]
+    for summary in summaries:
+        own = summary.id.hex
+        length = next(size for size in range(circulars.MIN_REFERENCE_LENGTH, 33)
+                      if sum(other.startswith(own[:size]) for other in hexes) == 1)
+        status = _("draft") if summary.status == CircularStatus.DRAFT else _("sent")
+        print(f"{own[:length]}\t{summary.issued_on.isoformat()}\t{status}\t"
+              f"{summary.replies}/{summary.recipients}\t{summary.title}")
+    return 0
+
+
 def print_circular(args: argparse.Namespace, db: Path) -> int:
     """Write a circular's 回覧板 packets and/or household copies to ``args.out``."""
-    raise NotImplementedError("kairan print circular: to be written by the lead")
+    from desktop.domain.circulars import find_circular
+    from desktop.domain.groups import group_tree
+    from desktop.store.association_file import open_association
+    from reports.pdf import circular_pdf, circular_source, roster_source
+
+    association_file = open_association(db)
+    try:
+        with association_file.read() as session:
+            circular_id = find_circular(session, reference=args.circular)
+            group_ids = (list(roster_source.han_ids_named(group_tree(session), [args.group]))
+                         if args.group else None)
+            documents = circular_source.load_documents(session, circular_id=circular_id,
+                                                       group_ids=group_ids)
+    finally:
+        association_file.close()
+    circular, packets, copies = documents.circular, documents.packets, documents.copies
+    missing = circular_pdf.unprintable_characters(circular, households=copies)
+    if missing:
+        print(_("Warning: the printing font has no {chars}; these print as 〓. Change them in "
+                "the circular (or the roster) and print again.").format(
+                    chars="「" + "」「".join(missing) + "」"), file=sys.stderr)
+    if args.kind == "packet":
+        if not packets:
+            raise KairanError(_("This circular goes to no household of that 班."))
+        pages = circular_pdf.render_packet(args.out, circular=circular, groups=packets,
+                                           large=args.large)
+    elif args.kind == "copies":
+        pages = circular_pdf.render_personal_copies(args.out, circular=circular,
+                                                    households=copies, large=args.large)
+    else:
+        if not packets:
+            raise KairanError(_("This circular goes to no household of that 班."))
+        pages = circular_pdf.render_packets_and_copies(
+            args.out, circular=circular, groups=packets, households=copies, large=args.large)
+    print(_("Wrote {file} (pages: {pages}).").format(file=args.out, pages=pages))
+    return 0

@@ -10,9 +10,10 @@ import pytest
 
 from desktop.cli import EXIT_PROBLEM, main
 from desktop.domain.association import current_year
+from desktop.domain.circulars import find_circular, recipients
 from desktop.domain.groups import group_tree
 from desktop.domain.households import han_route
-from desktop.domain.models import GroupKind
+from desktop.domain.models import GroupKind, NoticeChannel
 from desktop.domain.roles import role_board
 from desktop.store.association_file import open_association
 from tests.reports.pdf.pdf_checks import assert_fonts_embedded, page_count, page_texts
@@ -174,3 +175,56 @@ def test_characters_outside_the_font_are_named(capsys: pytest.CaptureFixture[str
     code, _printed, err = _print(capsys, db, "--kind", "labels12", "--out", str(out))
     assert code == 0 and out.is_file()
     assert "Warning" in err and "「𠮷」" in err
+
+
+def _circulars(capsys: pytest.CaptureFixture[str], demo: Path) -> dict[str, str]:
+    """Title → the id prefix ``print circular --list`` shows."""
+    code = main(["--lang", "en", "--db", str(demo), "print", "circular", "--list"])
+    listed = capsys.readouterr().out
+    assert code == 0
+    return {line.split("\t")[-1]: line.split("\t")[0] for line in listed.splitlines()}
+
+
+def test_a_circular_prints_its_packets_then_the_paper_copies(
+        capsys: pytest.CaptureFixture[str], demo: Path, tmp_path: Path) -> None:
+    prefix = _circulars(capsys, demo)["秋の一斉清掃のお知らせ"]
+    out = tmp_path / "回覧.pdf"
+    code = main(["--lang", "en", "--db", str(demo), "print", "circular", prefix,
+                 "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
+    assert_fonts_embedded(out)
+    texts = page_texts(out)
+    association_file = open_association(demo)
+    try:
+        with association_file.read() as session:
+            circular_id = find_circular(session, reference=prefix)
+            paper = recipients(session, circular_id=circular_id, channel=NoticeChannel.PAPER)
+    finally:
+        association_file.close()
+    routes = [page for page in texts if "回覧板 順路表" in page]
+    copies = [page for page in texts if " 様" in page and "世帯番号" in page]
+    assert routes and len(copies) >= len(paper)
+    assert texts.index(routes[-1]) < texts.index(copies[0])  # packets first, then copies
+    assert all(any(f"世帯番号 {r.number}" in page for page in copies) for r in paper)
+
+
+def test_print_circular_for_one_group_and_its_errors(
+        capsys: pytest.CaptureFixture[str], demo: Path, tmp_path: Path) -> None:
+    prefix = _circulars(capsys, demo)["秋の一斉清掃のお知らせ"]
+    out = tmp_path / "1班.pdf"
+    code = main(["--lang", "en", "--db", str(demo), "print", "circular", prefix,
+                 "--group", "1班", "--kind", "packet", "--out", str(out)])
+    assert code == 0
+    routes = [page for page in page_texts(out) if "回覧板 順路表" in page]
+    assert routes and all("1班" in page for page in routes)
+    capsys.readouterr()
+
+    for argv, expected in (
+            (["nope", "--out", str(out)], "not a circular id"),
+            (["ffff", "--out", str(out)], "No circular has an id starting with ffff"),
+            ([prefix, "--group", "99班", "--out", str(out)], "There is no group called 99班"),
+            ([prefix], "Name the circular and the file to write"),
+    ):
+        code = main(["--lang", "en", "--db", str(demo), "print", "circular", *argv])
+        assert code == EXIT_PROBLEM
+        assert expected in capsys.readouterr().err

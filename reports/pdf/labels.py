@@ -24,6 +24,7 @@ from reportlab.pdfgen.canvas import Canvas
 from desktop.domain.errors import ValidationError
 from desktop.i18n import _
 from reports.pdf.fonts import GOTHIC
+from reports.pdf.output import pdf_target
 from reports.pdf.page import PageLayout, Typography, draw_furniture, new_canvas
 from reports.pdf.roster_pdf import (
     ASCENT,
@@ -31,7 +32,6 @@ from reports.pdf.roster_pdf import (
     Progress,
     draw_fitted,
     fit_text,
-    pdf_target,
 )
 
 __all__ = ["LABELS_12", "LABELS_24", "Addressee", "LabelSheet", "label_pages", "render_labels"]

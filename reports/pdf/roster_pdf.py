@@ -13,9 +13,7 @@ officers of a Japanese association, like the column titles of the Excel export.
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -25,10 +23,9 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
-from desktop.domain.errors import KairanError
 from desktop.domain.models import NoticeChannel
-from desktop.i18n import _
 from reports.pdf.fonts import GOTHIC, register_fonts
+from reports.pdf.output import pdf_target
 from reports.pdf.page import PageLayout, Typography, draw_furniture, new_canvas
 
 __all__ = [
@@ -44,7 +41,6 @@ __all__ = [
     "block_height",
     "draw_fitted",
     "fit_text",
-    "pdf_target",
     "render_group_lists",
     "render_officer_list",
     "wrap_text",
@@ -217,42 +213,6 @@ def draw_fitted(
 
 
 # ---------------------------------------------------------------- safe output
-
-
-@contextmanager
-def pdf_target(out: BinaryIO | Path) -> Iterator[str | BinaryIO]:
-    """Where a canvas should save: ``out`` itself for a file object; for a path, a temporary
-    file beside it that replaces the path only once the whole document is saved, so a failure
-    or a cancelled job (``progress`` raising) never leaves half a PDF behind."""
-    if not isinstance(out, Path):
-        yield out
-        return
-    if not out.parent.is_dir():
-        raise KairanError(_("The folder {folder} does not exist. Choose an existing folder.")
-                          .format(folder=out.parent))
-    temporary = out.with_name(f".{out.stem}-{secrets.token_hex(4)}.pdf.tmp")
-    try:
-        try:
-            yield str(temporary)
-        except PermissionError:
-            raise KairanError(
-                _("Kairan cannot save in the folder {folder}. Choose a folder you can save in, "
-                  "such as Documents.").format(folder=out.parent)
-            ) from None
-        try:
-            temporary.replace(out)
-        except PermissionError:
-            raise KairanError(
-                _("{file} cannot be replaced: it is open in another program (perhaps a PDF "
-                  "viewer) or read-only. Close it there and print again.").format(file=out)
-            ) from None
-    except OSError as error:
-        raise KairanError(
-            _("{file} could not be written ({reason}). Check that the disk has free space "
-              "and try again.").format(file=out, reason=error.strerror or error)
-        ) from error
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------- tables

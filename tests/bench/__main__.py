@@ -16,6 +16,8 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 
 from tests.bench import (
+    circular_copies,
+    circular_packet,
     import_preview,
     roster_cold_start,
     roster_import,
@@ -34,6 +36,8 @@ FIGURES: tuple[ModuleType, ...] = (
     search_keystroke,
     roster_import,
     import_preview,
+    circular_copies,
+    circular_packet,
 )
 USAGE_ERROR = 2
 
