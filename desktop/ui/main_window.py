@@ -25,6 +25,8 @@ from desktop.i18n import _
 from desktop.store.association_file import AssociationFile
 from desktop.store.backups import BackupInfo
 from desktop.ui import messages
+from desktop.ui.circular_actions import CircularActions
+from desktop.ui.circulars_panel import CircularsPanel
 from desktop.ui.commands import Editor
 from desktop.ui.file_actions import FileActions
 from desktop.ui.group_actions import GroupActions
@@ -78,10 +80,12 @@ class MainWindow(QMainWindow):
         self.groups.filter_changed.connect(lambda ids: self.model.set_filter(group_ids=ids))
         self.role_board = RoleBoard()
         self.role_board.year_changed.connect(lambda _year: self.load_role_board())
+        self.circulars = CircularsPanel()
 
         self.tabs = QTabWidget()
         self.tabs.addTab(self.roster, _("Roster"))
         self.tabs.addTab(self.role_board, _("Roles"))
+        self.tabs.addTab(self.circulars, _("Circulars"))
         self.tabs.currentChanged.connect(lambda _index: self._tab_changed())
         self.setCentralWidget(self.tabs)
         dock = QDockWidget(_("Groups"), self)
@@ -96,6 +100,7 @@ class MainWindow(QMainWindow):
         self.household_actions = HouseholdActions(self)
         self.group_actions = GroupActions(self)
         self.role_actions = RoleActions(self)
+        self.circular_actions = CircularActions(self)
         self.roster.open_household.connect(self.household_actions.edit_household)
         self.role_board.assign_requested.connect(self.role_actions.assign_role)
         self.role_board.unassign_requested.connect(self.role_actions.unassign_role)
@@ -128,6 +133,7 @@ class MainWindow(QMainWindow):
         self._household_menu(bar)
         self._group_menu(bar)
         self._role_menu(bar)
+        self._circular_menu(bar)
         self._view_menu(bar)
 
     def _file_menu(self, bar: QMenuBar) -> None:
@@ -138,6 +144,8 @@ class MainWindow(QMainWindow):
         self._action(file_menu, _("&Import a roster…"), self.file_actions.import_roster, "Ctrl+I")
         self._action(file_menu, _("E&xport the roster…"), self.file_actions.export_roster,
                      "Ctrl+Shift+E")
+        self._action(file_menu, _("&Print the roster…"), self.circular_actions.print_roster,
+                     "Ctrl+Shift+P")
         file_menu.addSeparator()
         self._action(file_menu, _("&Back up now"), self.backup_now, "Ctrl+B")
         self._action(file_menu, _("&Restore from a backup…"), self.restore_requested.emit)
@@ -189,11 +197,21 @@ class MainWindow(QMainWindow):
         self._action(role_menu, _("Re&name the selected role…"), role.rename_role)
         self._action(role_menu, _("&Delete the selected role"), role.delete_role)
 
+    def _circular_menu(self, bar: QMenuBar) -> None:
+        circular_menu = bar.addMenu(_("&Circulars"))
+        circular = self.circular_actions
+        self._action(circular_menu, _("&New circular…"), circular.new_circular, "Ctrl+Shift+N")
+        self._action(circular_menu, _("&Print the circular…"), circular.print_selected,
+                     QKeySequence.StandardKey.Print)
+        self._action(circular_menu, _("Enter &replies…"), circular.enter_replies_selected,
+                     "Ctrl+Shift+R")
+
     def _view_menu(self, bar: QMenuBar) -> None:
         view_menu = bar.addMenu(_("&View"))
         self._action(view_menu, _("&Roster"), lambda: self.tabs.setCurrentIndex(0), "Ctrl+1")
         self._action(view_menu, _("R&oles"), lambda: self.tabs.setCurrentIndex(1), "Ctrl+2")
         self._action(view_menu, _("&Groups"), self.groups.setFocus, "Ctrl+3")
+        self._action(view_menu, _("&Circulars"), self.show_circulars, "Ctrl+4")
         view_menu.addSeparator()
         self._action(view_menu, _("&Larger text"), lambda: self.text_size_requested.emit(1),
                      QKeySequence.StandardKey.ZoomIn)
@@ -231,14 +249,23 @@ class MainWindow(QMainWindow):
         )
         if self.tabs.currentWidget() is self.role_board:
             self.load_role_board()
+        elif self.tabs.currentWidget() is self.circulars:
+            self.circular_actions.refresh()  # a draft's households follow the roster
 
     def _tab_changed(self) -> None:
+        if self.tabs.currentWidget() is self.circulars:
+            self.circular_actions.refresh()
         if self.tabs.currentWidget() is self.role_board:
             if self.role_board.year.count() == 0:
                 years = range(self.year - 5, self.year + 2)
                 self.role_board.set_years(list(years), self.year,
                                           self.association.fiscal_year_start_month)
             self.load_role_board()
+
+    def show_circulars(self) -> None:
+        """Bring the circulars tab to the front, with the cursor in its list."""
+        self.tabs.setCurrentWidget(self.circulars)
+        self.circulars.table.setFocus()
 
     def show_role_board(self) -> None:
         """Bring the role board to the front, read afresh."""
