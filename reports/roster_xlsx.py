@@ -13,7 +13,6 @@ callback that raises to cancel) never leaves half a file. No Qt here.
 
 from __future__ import annotations
 
-import secrets
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
@@ -44,6 +43,7 @@ from desktop.domain.models import GroupKind, Household, Member
 from desktop.domain.roster import COLUMN_KEYS, load_roster
 from desktop.domain.wareki import format_wareki
 from desktop.i18n import _
+from reports.output import replacing
 
 __all__ = [
     "CHANNEL_WORDS",
@@ -426,29 +426,10 @@ def _check_target(path: Path) -> None:
 
 def _save(workbook: Workbook, path: Path) -> None:
     """Save through a temporary file beside ``path``, renamed over it only when complete."""
-    temporary = path.with_name(f".{path.stem}-{secrets.token_hex(4)}.xlsx.tmp")
-    try:
-        try:
-            workbook.save(temporary)
-        except PermissionError:
-            raise KairanError(
-                _("Kairan cannot save in the folder {folder}. Choose a folder you can save in, "
-                  "such as Documents.").format(folder=path.parent)
-            ) from None
-        try:
-            temporary.replace(path)
-        except PermissionError:
-            raise KairanError(
-                _("{file} cannot be replaced: it is open in another program (perhaps Excel) "
-                  "or read-only. Close it there and export again.").format(file=path)
-            ) from None
-    except OSError as error:
-        raise KairanError(
-            _("{file} could not be written ({reason}). Check that the disk has free space "
-              "and try again.").format(file=path, reason=error.strerror or error)
-        ) from error
-    finally:
-        temporary.unlink(missing_ok=True)
+    with replacing(path, open_elsewhere=_(
+            "{file} cannot be replaced: it is open in another program (perhaps Excel) or "
+            "read-only. Close it there and export again.").format(file=path)) as temporary:
+        workbook.save(temporary)
 
 
 def _discard(workbook: Workbook) -> None:
