@@ -19,6 +19,7 @@ from tests.bench import (
     circular_copies,
     circular_packet,
     import_preview,
+    meeting_tally,
     roster_cold_start,
     roster_import,
     roster_open_complete,
@@ -38,6 +39,7 @@ FIGURES: tuple[ModuleType, ...] = (
     import_preview,
     circular_copies,
     circular_packet,
+    meeting_tally,
 )
 USAGE_ERROR = 2
 

@@ -1,0 +1,1 @@
+"""Tests of the general meeting (総会) tally."""
