@@ -279,3 +279,24 @@ def unassign_role(session: Session, *, assignment_id: uuid.UUID) -> Assignment:
     session.delete(assignment)
     session.flush()
     return removed
+
+
+@dataclass(frozen=True, slots=True)
+class HeldRole:
+    """A role a member of one household holds in one 年度 (e.g. 「班長（3班）：青木 一郎」)."""
+
+    role_name: str
+    group_name: str | None
+    member_name: str
+
+    def __str__(self) -> str:
+        role = f"{self.role_name}（{self.group_name}）" if self.group_name else self.role_name
+        return f"{role}：{self.member_name}"
+
+
+def roles_held_by_household(session: Session, *, household_id: uuid.UUID,
+                            year: int) -> list[HeldRole]:
+    """The roles the household's members hold in 年度 ``year`` (to warn before a withdrawal)."""
+    return [HeldRole(slot.role_name, slot.group_name, holder.member_name)
+            for slot in role_board(session, year=year)
+            for holder in slot.holders if holder.household_id == household_id]

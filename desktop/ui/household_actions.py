@@ -8,12 +8,12 @@ import uuid
 from PySide6.QtWidgets import QInputDialog
 from sqlmodel import Session
 
-from desktop.domain import groups, households
+from desktop.domain import association, groups, households, roles
 from desktop.domain.errors import KairanError
 from desktop.domain.households import HouseholdData, MemberData
 from desktop.domain.ids import uuid7
 from desktop.domain.models import GroupKind
-from desktop.domain.wareki import parse_date
+from desktop.domain.wareki import format_nendo, parse_date
 from desktop.i18n import _
 from desktop.ui import messages
 from desktop.ui.commands import Change
@@ -190,6 +190,16 @@ class HouseholdActions(WindowActions):
                     value=text
                 ),
             )
+            return
+        with self.file.read() as session:
+            year = association.current_year(session, today=left_on)
+            held = roles.roles_held_by_household(session, household_id=household_id, year=year)
+        if held and not messages.confirm(self.window, _(
+                "{name}'s household holds these roles in {year}:\n{roles}\n\nWithdraw it "
+                "anyway? The roles stay on the role board until you hand them to someone "
+                "else.").format(name=before.data.display_name, year=format_nendo(
+                    year, self.window.association.fiscal_year_start_month),
+                                roles="\n".join(f"・{role}" for role in held))):
             return
         self.editor.apply(
             _("Withdraw {name}").format(name=before.data.display_name),

@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from desktop.domain import households
+from desktop.domain import households, roles
 from desktop.domain.errors import NotFoundError
 from desktop.domain.households import HouseholdRecord
 from desktop.store.association_file import AssociationFile
@@ -230,3 +230,37 @@ def test_purge_of_a_member_is_refused(window: MainWindow, messages: Messages) ->
         "服部 修 is still a member. Withdraw the household before deleting it."
     ]
     assert "0001" in shown(window.model, "number")
+
+
+def _a_role_holders_number(demo_file: AssociationFile, year: int) -> tuple[str, str]:
+    with demo_file.read() as session:
+        slot = next(slot for slot in roles.role_board(session, year=year) if slot.holders)
+    return slot.holders[0].household_number, slot.role_name
+
+
+def test_withdrawing_a_role_holders_household_asks_first(
+    window: MainWindow, answer_input: Answer, messages: Messages, demo_file: AssociationFile
+) -> None:
+    number, role = _a_role_holders_number(demo_file, 2026)
+    household = select(window, number)
+    answer_input("getText", "令和8年5月1日")
+    window.household_actions.withdraw_household()  # the officer says no
+    assert len(messages.questions) == 1 and role in messages.questions[0]
+    assert "令和8年度" in messages.questions[0]
+    assert _record(demo_file, household).left_on is None
+
+    messages.answer = True
+    answer_input("getText", "令和8年5月1日")
+    window.household_actions.withdraw_household()
+    assert _record(demo_file, household).left_on == date(2026, 5, 1)
+
+
+def test_no_question_when_the_household_holds_no_role(
+    window: MainWindow, answer_input: Answer, messages: Messages, demo_file: AssociationFile
+) -> None:
+    with demo_file.read() as session:
+        holders = {h.household_number for slot in roles.role_board(session, year=2026)
+                   for h in slot.holders}
+    number = next(n for n in shown(window.model, "number") if n not in holders)
+    _withdraw(window, answer_input, number)
+    assert messages.questions == []
