@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date
 from operator import attrgetter
@@ -28,7 +27,6 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
-from openpyxl.worksheet._writer import WorksheetWriter
 from openpyxl.worksheet.dimensions import ColumnDimension, DimensionHolder
 from openpyxl.worksheet.filters import AutoFilter
 from openpyxl.worksheet.page import PageMargins, PrintOptions, PrintPageSetup
@@ -37,13 +35,11 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from desktop.domain.association import get_association
-from desktop.domain.errors import KairanError
 from desktop.domain.groups import GroupNode, group_tree
 from desktop.domain.models import GroupKind, Household, Member
 from desktop.domain.roster import COLUMN_KEYS, load_roster
 from desktop.domain.wareki import format_wareki
-from desktop.i18n import _
-from reports.output import replacing
+from reports.xlsx_files import check_xlsx_target, discard_workbook, save_workbook
 
 __all__ = [
     "CHANNEL_WORDS",
@@ -413,39 +409,6 @@ def _rows(households: Sequence[_Household], keys: Sequence[str],
     return rows
 
 
-def _check_target(path: Path) -> None:
-    if path.suffix.lower() != ".xlsx":
-        raise KairanError(
-            _("Export writes Excel files (.xlsx). Name the file so that it ends in .xlsx, "
-              "for example {example}.").format(example=path.with_suffix(".xlsx").name)
-        )
-    if not path.parent.is_dir():
-        raise KairanError(_("The folder {folder} does not exist. Choose an existing folder.")
-                          .format(folder=path.parent))
-
-
-def _save(workbook: Workbook, path: Path) -> None:
-    """Save through a temporary file beside ``path``, renamed over it only when complete."""
-    with replacing(path, open_elsewhere=_(
-            "{file} cannot be replaced: it is open in another program (perhaps Excel) or "
-            "read-only. Close it there and export again.").format(file=path)) as temporary:
-        workbook.save(temporary)
-
-
-def _discard(workbook: Workbook) -> None:
-    """After a failure or a cancel: end the sheets' streams and delete their temporary files
-    now, not when the program exits (openpyxl keeps one per write-only sheet until saved)."""
-    for sheet in workbook.worksheets:
-        stream: WorksheetWriter | None = getattr(sheet, "_writer", None)
-        if not isinstance(sheet, WriteOnlyWorksheet) or stream is None:
-            continue
-        if not sheet.closed:
-            with suppress(Exception):  # already failing: the first error is the one to report
-                sheet.close()
-        with suppress(OSError, ValueError):  # ValueError: removed already by a partial save
-            stream.cleanup()
-
-
 def export_roster(
     session: Session,
     path: Path,
@@ -472,7 +435,7 @@ def export_roster(
                    if node.parent_id in districts}
     keys = choose_columns(columns, members=members, districts=bool(districts),
                           withdrawn=include_withdrawn)
-    _check_target(path)
+    check_xlsx_target(path)
     association = get_association(session).name
     households = _read_households(session, include_withdrawn=include_withdrawn,
                                   with_members=members,
@@ -498,8 +461,8 @@ def export_roster(
             worksheet = workbook.create_sheet(sheet.name)
             writer.set_up(worksheet, keys, rows, caption=sheet.caption, members=members)
             writer.write(worksheet, rows, keys, tick)
-        _save(workbook, path)
+        save_workbook(workbook, path)
     except BaseException:
-        _discard(workbook)
+        discard_workbook(workbook)
         raise
     return total

@@ -23,17 +23,14 @@ from __future__ import annotations
 
 import io
 import math
-import unicodedata
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO
 
 import pypdf
 from pypdf.errors import PyPdfError
-from reportlab import rl_config
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
@@ -44,6 +41,22 @@ from desktop.domain.models import Ask, AttachmentKind
 from desktop.domain.wareki import era_of, format_wareki
 from desktop.i18n import _
 from reports.pdf.circular_input import CircularPrint, PrintHousehold, RouteHousehold
+from reports.pdf.drawing import (
+    MISSING_MARK,
+    Box,
+    Code,
+    Frame,
+    Item,
+    Moved,
+    Picture,
+    Rule,
+    Slot,
+    Text,
+    binary_streams,
+    fit,
+    frame_of,
+    printable,
+)
 from reports.pdf.fonts import GOTHIC, MINCHO, missing_characters
 from reports.pdf.markup import Line, layout_body, text_width, wrap_text
 from reports.pdf.output import deliver
@@ -60,7 +73,6 @@ __all__ = [
 ]
 
 Progress = Callable[[int, int], None]
-MISSING_MARK = "〓"  # ゲタ: printed where the font has no glyph, as typesetters do
 _WEEKDAYS = "月火水木金土日"
 _CUT_MARK = "✂"
 _PROGRESS_EVERY = 10  # copies between progress calls: often enough for a smooth bar
@@ -70,36 +82,9 @@ _MAP_QR = 18 * mm
 _PICTURE_TALLEST = 0.6  # of the frame's height
 _PICTURE_SHORTEST = 0.35  # set a picture this small to fill a page's rest, not smaller
 _ROUTE_HEADS = ("順番", "世帯番号", "氏名", "受取日", "確認印")
-_SMALLEST = 0.7  # a long name is set smaller down to this share of its size, then cut
 
 
 # ------------------------------------------------------------------ text helpers
-
-
-def _printable(text: str) -> str:
-    """``text`` with control characters (but line breaks) dropped, and characters the
-    fonts lack replaced by 〓."""
-    if text.isascii() and text.isprintable():
-        return text
-    text = "".join(char for char in text
-                   if char in "\n \u3000" or unicodedata.category(char) not in ("Cc", "Cf"))
-    missing = set(missing_characters(text, MINCHO)) | set(missing_characters(text, GOTHIC))
-    if not missing:
-        return text
-    return text.translate({ord(char): MISSING_MARK for char in missing})
-
-
-def _fit(text: str, font: str, size: float, width: float) -> tuple[str, float]:
-    """``text`` and a size at which it fits ``width``: set smaller, then cut with 「…」."""
-    natural = text_width(text, font, size)
-    if natural <= width:
-        return text, size
-    size = size * max(_SMALLEST, width / natural)
-    if text_width(text, font, size) <= width:
-        return text, size
-    while text and text_width(text + "…", font, size) > width:
-        text = text[:-1]
-    return text + "…", size
 
 
 def _day(day: date) -> str:
@@ -126,149 +111,12 @@ def unprintable_characters(circular: CircularPrint, *,
 # ------------------------------------------------------------------ drawing items
 
 
-class _Item(Protocol):
-    def draw(self, canvas: Canvas) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class _Text:
-    x: float
-    y: float
-    text: str
-    font: str
-    size: float
-    align: str = "left"  # or "right", "centre"
-    gray: float = 0.0
-
-    def draw(self, canvas: Canvas) -> None:
-        canvas.setFont(self.font, self.size)
-        if self.gray:
-            canvas.setFillGray(self.gray)
-        if self.align == "right":
-            canvas.drawRightString(self.x, self.y, self.text)
-        elif self.align == "centre":
-            canvas.drawCentredString(self.x, self.y, self.text)
-        else:
-            canvas.drawString(self.x, self.y, self.text)
-        if self.gray:
-            canvas.setFillGray(0)
-
-
-@dataclass(frozen=True, slots=True)
-class _Rule:
-    x1: float
-    y1: float
-    x2: float
-    y2: float
-    width: float = 0.6
-    dash: tuple[float, ...] = ()
-    gray: float = 0.0
-
-    def draw(self, canvas: Canvas) -> None:
-        canvas.setLineWidth(self.width)
-        canvas.setStrokeGray(self.gray)
-        if self.dash:
-            canvas.setDash(list(self.dash))
-        canvas.line(self.x1, self.y1, self.x2, self.y2)
-        if self.dash:
-            canvas.setDash([])
-        canvas.setStrokeGray(0)
-
-
-@dataclass(frozen=True, slots=True)
-class _Box:
-    x: float
-    y: float
-    width: float
-    height: float
-    line_width: float = 0.7
-    fill_gray: float | None = None
-
-    def draw(self, canvas: Canvas) -> None:
-        canvas.setLineWidth(self.line_width)
-        if self.fill_gray is not None:
-            canvas.setFillGray(self.fill_gray)
-        canvas.rect(self.x, self.y, self.width, self.height, stroke=1,
-                    fill=int(self.fill_gray is not None))
-        canvas.setFillGray(0)
-
-
-@dataclass(frozen=True, slots=True)
-class _Picture:
-    image: ImageReader
-    x: float
-    y: float
-    width: float
-    height: float
-
-    def draw(self, canvas: Canvas) -> None:
-        canvas.drawImage(self.image, self.x, self.y, self.width, self.height, mask="auto")
-
-
-@dataclass(frozen=True, slots=True)
-class _Code:
-    text: str
-    x: float
-    y: float
-    size: float
-
-    def draw(self, canvas: Canvas) -> None:
-        draw_qr(canvas, self.text, x=self.x, y=self.y, size=self.size)
-
-
-@dataclass(frozen=True, slots=True)
-class _Moved:
-    """Items drawn in their own coordinates: origin at (x, y), scaled by ``scale``."""
-
-    items: tuple[_Item, ...]
-    x: float
-    y: float
-    scale: float = 1.0
-
-    def draw(self, canvas: Canvas) -> None:
-        canvas.saveState()
-        canvas.translate(self.x, self.y)
-        if self.scale != 1.0:
-            canvas.scale(self.scale, self.scale)
-        for item in self.items:
-            item.draw(canvas)
-        canvas.restoreState()
-
-
 # ------------------------------------------------------------------ geometry
 
 
-@dataclass(frozen=True, slots=True)
-class _Frame:
-    left: float
-    bottom: float
-    width: float
-    height: float
-
-    @property
-    def top(self) -> float:
-        return self.bottom + self.height
-
-    @property
-    def right(self) -> float:
-        return self.left + self.width
-
-
-def _frame(layout: PageLayout) -> _Frame:
-    return _Frame(*layout.frame)
-
-
-# ------------------------------------------------------------------ the reply slip
-
-
-@dataclass(frozen=True, slots=True)
-class _Slot:
-    """Where a household's own text goes: baseline at (x, y), ``width`` to fit in."""
-
-    x: float
-    y: float
-    size: float
-    width: float
+def _printable(text: str) -> str:
+    """``text`` as printed, keeping its line breaks (see :func:`printable`)."""
+    return printable(text, keep_line_breaks=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,17 +126,17 @@ class _Slip:
 
     height: float
     scale: float
-    items: tuple[_Item, ...]
-    number: _Slot
-    name: _Slot
+    items: tuple[Item, ...]
+    number: Slot
+    name: Slot
     qr: tuple[float, float, float]  # x, y (bottom-left), size
 
     @property
     def drawn_height(self) -> float:
         return self.height * self.scale
 
-    def static(self, x: float, top: float) -> _Item:
-        return _Moved(self.items, x, top, self.scale)
+    def static(self, x: float, top: float) -> Item:
+        return Moved(self.items, x, top, self.scale)
 
     def draw_household(self, canvas: Canvas, x: float, top: float,
                        household: PrintHousehold) -> None:
@@ -296,11 +144,11 @@ class _Slip:
         canvas.translate(x, top)
         if self.scale != 1.0:
             canvas.scale(self.scale, self.scale)
-        number, size = _fit(_printable(household.number), GOTHIC, self.number.size,
+        number, size = fit(_printable(household.number), GOTHIC, self.number.size,
                             self.number.width)
         canvas.setFont(GOTHIC, size)
         canvas.drawString(self.number.x, self.number.y, number)
-        name, size = _fit(_printable(household.name) + " 様", GOTHIC, self.name.size,
+        name, size = fit(_printable(household.name) + " 様", GOTHIC, self.name.size,
                           self.name.width)
         canvas.setFont(GOTHIC, size)
         canvas.drawString(self.name.x, self.name.y, name)
@@ -317,7 +165,7 @@ def _slip_heading(ask: Ask) -> str:
     return _("Read confirmation")
 
 
-def _cut_line(width: float, typo: Typography) -> tuple[list[_Item], float]:
+def _cut_line(width: float, typo: Typography) -> tuple[list[Item], float]:
     """The dashed 切り取り線 across the slip's top, labelled in the middle; its band height."""
     size = typo.small
     band = size * 2.2
@@ -329,16 +177,16 @@ def _cut_line(width: float, typo: Typography) -> tuple[list[_Item], float]:
     y = -band / 2
     dash = (4.0, 3.0)
     return [
-        _Rule(0, y, middle - half, y, 0.6, dash, 0.2),
-        _Rule(middle + half, y, width, y, 0.6, dash, 0.2),
-        _Text(middle, y - size * 0.35, label, GOTHIC, size, "centre", 0.25),
+        Rule(0, y, middle - half, y, 0.6, dash, 0.2),
+        Rule(middle + half, y, width, y, 0.6, dash, 0.2),
+        Text(middle, y - size * 0.35, label, GOTHIC, size, "centre", 0.25),
     ], band
 
 
 def _choice_rows(question: Question, *, x: float, width: float, size: float,
-                 y: float, row: float) -> tuple[list[_Item], float]:
+                 y: float, row: float) -> tuple[list[Item], float]:
     """The choices set wide apart (room to circle each); wrapped to more rows if needed."""
-    items: list[_Item] = []
+    items: list[Item] = []
     space = size * 2.4
     cursor = x
     for raw in question.choices:
@@ -347,13 +195,13 @@ def _choice_rows(question: Question, *, x: float, width: float, size: float,
         if cursor > x and cursor + choice_width > x + width:
             cursor = x
             y -= row
-        items.append(_Text(cursor + size * 0.6, y - row / 2 - size * 0.38, choice, GOTHIC,
+        items.append(Text(cursor + size * 0.6, y - row / 2 - size * 0.38, choice, GOTHIC,
                            size))
         cursor += choice_width + space
     return items, y - row
 
 
-def _slip_answers(circular: CircularPrint, items: list[_Item], *, x: float, width: float,
+def _slip_answers(circular: CircularPrint, items: list[Item], *, x: float, width: float,
                   y: float, typo: Typography) -> float:
     """The slip's lower part: what to do, then a seal box (read confirmation) or the
     questions with their choices to circle and boxes to write in. Returns the new bottom."""
@@ -366,16 +214,16 @@ def _slip_answers(circular: CircularPrint, items: list[_Item], *, x: float, widt
                  "your group leader.")
     else:
         hint = _("Circle your answers, cut off this slip and hand it to your group leader.")
-    hint, size = _fit(hint, GOTHIC, typo.small, width)
+    hint, size = fit(hint, GOTHIC, typo.small, width)
     y -= typo.small * 1.8
-    items.append(_Text(x, y + typo.small * 0.5, hint, GOTHIC, size, gray=0.25))
+    items.append(Text(x, y + typo.small * 0.5, hint, GOTHIC, size, gray=0.25))
     if circular.ask is Ask.READ or not questions:
         seal = _SEAL_BOX * typo.scale
         y -= seal + leading * 0.3
-        items.append(_Text(x, y + seal / 2 - body * 0.38, _("I have read this circular."),
+        items.append(Text(x, y + seal / 2 - body * 0.38, _("I have read this circular."),
                            MINCHO, body))
-        items.append(_Box(x + width - seal, y, seal, seal, 0.6))
-        items.append(_Text(x + width - seal - body * 0.5, y + body * 0.3, "確認印", GOTHIC,
+        items.append(Box(x + width - seal, y, seal, seal, 0.6))
+        items.append(Text(x + width - seal - body * 0.5, y + body * 0.3, "確認印", GOTHIC,
                            typo.small, "right", 0.3))
         return y
     numbered = len(questions) > 1
@@ -385,11 +233,11 @@ def _slip_answers(circular: CircularPrint, items: list[_Item], *, x: float, widt
         for text in wrap_text(prefix + _printable(question.text), font=GOTHIC, size=body,
                               width=width):
             y -= leading
-            items.append(_Text(x, y + leading / 2 - body * 0.38, text, GOTHIC, body))
+            items.append(Text(x, y + leading / 2 - body * 0.38, text, GOTHIC, body))
         if question.kind is QuestionKind.TEXT:
             box = leading * 2.0
             y -= box + leading * 0.2
-            items.append(_Box(x + indent, y, width - indent, box, 0.5))
+            items.append(Box(x + indent, y, width - indent, box, 0.5))
         else:
             choices, y = _choice_rows(question, x=x + indent, width=width - indent,
                                       size=body * 1.15, y=y, row=leading * 1.5)
@@ -409,28 +257,28 @@ def _lay_out_slip(circular: CircularPrint, *, width: float, typo: Typography) ->
     y = box_top - pad
 
     y -= heading * 1.5
-    items.append(_Text(pad, y + heading * 0.4, _slip_heading(circular.ask), GOTHIC, heading))
-    title, size = _fit(f"「{_printable(circular.title)}」", MINCHO, body, left_width)
+    items.append(Text(pad, y + heading * 0.4, _slip_heading(circular.ask), GOTHIC, heading))
+    title, size = fit(f"「{_printable(circular.title)}」", MINCHO, body, left_width)
     y -= leading
-    items.append(_Text(pad, y + leading / 2 - size * 0.38, title, MINCHO, size))
+    items.append(Text(pad, y + leading / 2 - size * 0.38, title, MINCHO, size))
     if circular.deadline is not None:
         y -= leading
-        text, size = _fit(f"提出期限　{_day(circular.deadline)}", GOTHIC, body, left_width)
-        items.append(_Text(pad, y + leading / 2 - size * 0.38, text, GOTHIC, size))
+        text, size = fit(f"提出期限　{_day(circular.deadline)}", GOTHIC, body, left_width)
+        items.append(Text(pad, y + leading / 2 - size * 0.38, text, GOTHIC, size))
     y -= heading * 1.6
     label = "世帯番号　"
-    items.append(_Text(pad, y + heading * 0.5, label, GOTHIC, body))
+    items.append(Text(pad, y + heading * 0.5, label, GOTHIC, body))
     label_width = text_width(label, GOTHIC, body)
-    number = _Slot(pad + label_width, y + heading * 0.5, heading, left_width - label_width)
+    number = Slot(pad + label_width, y + heading * 0.5, heading, left_width - label_width)
     y -= heading * 1.6
-    name = _Slot(pad, y + heading * 0.5, heading, left_width)
+    name = Slot(pad, y + heading * 0.5, heading, left_width)
     qr_y = box_top - pad - qr_size
     qr = (width - pad - qr_size, qr_y, qr_size)
     y = min(y, qr_y) - pad * 0.6
 
     y = _slip_answers(circular, items, x=pad, width=width - 2 * pad, y=y, typo=typo)
     bottom = y - pad * 0.6
-    items.append(_Box(0, bottom, width, box_top - bottom, 0.9))
+    items.append(Box(0, bottom, width, box_top - bottom, 0.9))
     return _Slip(-bottom, 1.0, tuple(items), number, name, qr)
 
 
@@ -469,8 +317,8 @@ class _Header:
 class _Flow:
     """Pages being filled from the top of the frame down."""
 
-    frame: _Frame
-    pages: list[list[_Item]] = field(default_factory=lambda: [[]])
+    frame: Frame
+    pages: list[list[Item]] = field(default_factory=lambda: [[]])
     y: float = 0.0
 
     def __post_init__(self) -> None:
@@ -488,7 +336,7 @@ class _Flow:
         self.pages.append([])
         self.y = self.frame.top
 
-    def add(self, *items: _Item) -> None:
+    def add(self, *items: Item) -> None:
         self.pages[-1].extend(items)
 
 
@@ -497,7 +345,7 @@ class _Circular:
     """The circular laid out once: each page's shared drawing, where the household's own
     text goes, and where the slip sits (on the last page)."""
 
-    pages: tuple[tuple[_Item, ...], ...]
+    pages: tuple[tuple[Item, ...], ...]
     header: _Header
     slip: _Slip | None
     slip_top: float  # y of the slip's top edge on the last page
@@ -511,15 +359,15 @@ def _letter_head(circular: CircularPrint, flow: _Flow, typo: Typography) -> _Hea
     second = first - typo.leading * 1.1
     half = frame.width / 2
     if circular.issuer:
-        issuer, size = _fit(_printable(circular.issuer), MINCHO, typo.body * 1.1,
+        issuer, size = fit(_printable(circular.issuer), MINCHO, typo.body * 1.1,
                             half - typo.body)
-        flow.add(_Text(frame.right, first, issuer, MINCHO, size, "right"))
+        flow.add(Text(frame.right, first, issuer, MINCHO, size, "right"))
     flow.y = second - typo.leading * 1.2
     title_size = typo.title
     for line in wrap_text(_printable(circular.title), font=GOTHIC, size=title_size,
                           width=frame.width):
         flow.y -= title_size * 1.45
-        flow.add(_Text(frame.left + frame.width / 2, flow.y + title_size * 0.3, line, GOTHIC,
+        flow.add(Text(frame.left + frame.width / 2, flow.y + title_size * 0.3, line, GOTHIC,
                        title_size, "centre"))
     flow.y -= typo.leading * 0.8
     return _Header(frame.left, first, second, half - typo.body, typo.heading, typo.body)
@@ -539,13 +387,13 @@ def _place_lines(flow: _Flow, lines: Sequence[Line]) -> None:
         top = flow.y - gap
         baseline = top - line.height / 2 - line.size * 0.38
         if line.text:
-            flow.add(_Text(frame.left + line.x, baseline, line.text, line.font, line.size))
+            flow.add(Text(frame.left + line.x, baseline, line.text, line.font, line.size))
         if line.label:
-            flow.add(_Text(frame.left + line.label_x, baseline, line.label, line.font,
+            flow.add(Text(frame.left + line.label_x, baseline, line.label, line.font,
                            line.size))
         if line.underline:
             rule_y = baseline - line.size * 0.35
-            flow.add(_Rule(frame.left, rule_y, frame.right, rule_y, 0.8))
+            flow.add(Rule(frame.left, rule_y, frame.right, rule_y, 0.8))
         flow.y = top - line.height
 
 
@@ -561,8 +409,8 @@ def _map_caption(flow: _Flow, url: str, typo: Typography, *, label: bool) -> Non
         flow.new_page()
     top = flow.y - typo.leading * 0.3
     for index, line in enumerate(lines):
-        flow.add(_Text(frame.left, top - size * (1.2 + 1.5 * index), line, GOTHIC, size))
-    flow.add(_Code(url, frame.right - _MAP_QR, top - _MAP_QR, _MAP_QR))
+        flow.add(Text(frame.left, top - size * (1.2 + 1.5 * index), line, GOTHIC, size))
+    flow.add(Code(url, frame.right - _MAP_QR, top - _MAP_QR, _MAP_QR))
     flow.y -= height
 
 
@@ -592,13 +440,13 @@ def _place_picture(flow: _Flow, data: bytes, typo: Typography, *, caption: float
             gap = 0.0
     width = height * pixels_wide / pixels_high
     y = flow.y - gap - height
-    flow.add(_Picture(image, frame.left + (frame.width - width) / 2, y, width, height))
+    flow.add(Picture(image, frame.left + (frame.width - width) / 2, y, width, height))
     flow.y = y
 
 
 def _lay_out_circular(circular: CircularPrint, *, layout: PageLayout, typo: Typography,
                       with_slip: bool) -> _Circular:
-    frame = _frame(layout)
+    frame = frame_of(layout)
     flow = _Flow(frame)
     header = _letter_head(circular, flow, typo)
     _place_lines(flow, layout_body(_printable(circular.body), width=frame.width,
@@ -628,10 +476,10 @@ def _lay_out_circular(circular: CircularPrint, *, layout: PageLayout, typo: Typo
 
 
 def _draw_addressee(canvas: Canvas, header: _Header, household: PrintHousehold) -> None:
-    name, size = _fit(_printable(household.name) + " 様", GOTHIC, header.size, header.width)
+    name, size = fit(_printable(household.name) + " 様", GOTHIC, header.size, header.width)
     canvas.setFont(GOTHIC, size)
     canvas.drawString(header.x, header.first, name)
-    number, size = _fit(f"世帯番号 {_printable(household.number)}", GOTHIC, header.small,
+    number, size = fit(f"世帯番号 {_printable(household.number)}", GOTHIC, header.small,
                         header.width)
     canvas.setFont(GOTHIC, size)
     canvas.drawString(header.x, header.second, number)
@@ -646,7 +494,7 @@ def _draw_circulation_mark(canvas: Canvas, header: _Header, group_name: str) -> 
     canvas.setFont(GOTHIC, size)
     canvas.drawString(header.x + size * 0.4, header.first, "回覧")
     if group_name:
-        text, fitted = _fit(_printable(group_name), GOTHIC, header.small,
+        text, fitted = fit(_printable(group_name), GOTHIC, header.small,
                             header.width - mark_width - size)
         canvas.setFont(GOTHIC, fitted)
         canvas.drawString(header.x + mark_width + size * 0.6, header.first, text)
@@ -668,7 +516,7 @@ class _RouteTable:
     columns: tuple[float, ...]  # left edges of 順番, 世帯番号, 氏名, 受取日, 確認印, and the right
 
 
-def _route_table(frame: _Frame, typo: Typography) -> _RouteTable:
+def _route_table(frame: Frame, typo: Typography) -> _RouteTable:
     seal = _SEAL_BOX * typo.scale
     row = seal + 3 * mm * typo.scale
     header_depth = typo.title * 1.6 + typo.leading * 2.6
@@ -689,7 +537,7 @@ def _route_page_count(households: int, table: _RouteTable) -> int:
 
 
 def _draw_route_captions(canvas: Canvas, *, circular: CircularPrint, group_name: str,
-                         frame: _Frame, typo: Typography) -> None:
+                         frame: Frame, typo: Typography) -> None:
     """「回覧板 順路表」, the 班, a 回覧開始日 to fill in, and the circular's title."""
     title_size = typo.title
     y = frame.top - title_size * 1.1
@@ -701,11 +549,11 @@ def _draw_route_captions(canvas: Canvas, *, circular: CircularPrint, group_name:
     canvas.setFont(GOTHIC, typo.body)
     canvas.drawRightString(frame.right, y, start)
     room = frame.width - text_width(start, GOTHIC, typo.body) - typo.body * 2
-    group, size = _fit(_printable(group_name) or _("(no group)"), GOTHIC, typo.heading, room)
+    group, size = fit(_printable(group_name) or _("(no group)"), GOTHIC, typo.heading, room)
     canvas.setFont(GOTHIC, size)
     canvas.drawString(frame.left, y, group)
     y -= typo.leading * 1.1
-    subject, size = _fit(f"件名：{_printable(circular.title)}", MINCHO, typo.body, frame.width)
+    subject, size = fit(f"件名：{_printable(circular.title)}", MINCHO, typo.body, frame.width)
     canvas.setFont(MINCHO, size)
     canvas.drawString(frame.left, y, subject)
 
@@ -717,10 +565,10 @@ def _draw_route_row(canvas: Canvas, household: RouteHousehold, *, order: int,
     middle = row_bottom + table.row / 2 - body * 0.38
     canvas.setFont(GOTHIC, body)
     canvas.drawCentredString((edges[0] + edges[1]) / 2, middle, str(order))
-    number, size = _fit(_printable(household.number), GOTHIC, body, edges[2] - edges[1] - body)
+    number, size = fit(_printable(household.number), GOTHIC, body, edges[2] - edges[1] - body)
     canvas.setFont(GOTHIC, size)
     canvas.drawCentredString((edges[1] + edges[2]) / 2, middle, number)
-    name, size = _fit(_printable(household.name), MINCHO, typo.heading,
+    name, size = fit(_printable(household.name), MINCHO, typo.heading,
                       edges[3] - edges[2] - body)
     canvas.setFont(MINCHO, size)
     canvas.drawString(edges[2] + body * 0.5, middle, name)
@@ -735,7 +583,7 @@ def _draw_route_row(canvas: Canvas, household: RouteHousehold, *, order: int,
 
 
 def _draw_route_page(canvas: Canvas, *, circular: CircularPrint, group_name: str,
-                     rows: Sequence[RouteHousehold], first_order: int, frame: _Frame,
+                     rows: Sequence[RouteHousehold], first_order: int, frame: Frame,
                      typo: Typography, table: _RouteTable) -> None:
     """One page of a 班's 回覧板 順路表: captions, the table, the note under it."""
     _draw_route_captions(canvas, circular=circular, group_name=group_name, frame=frame,
@@ -764,7 +612,7 @@ def _draw_route_page(canvas: Canvas, *, circular: CircularPrint, group_name: str
                         typo=typo, table=table)
     note = _("When it has gone round, the last household returns the 回覧板 to the group "
              "leader.")
-    note_text, size = _fit(note, GOTHIC, typo.body, frame.width)
+    note_text, size = fit(note, GOTHIC, typo.body, frame.width)
     canvas.setFont(GOTHIC, size)
     canvas.drawString(frame.left, bottom - typo.leading * 1.2, note_text)
 
@@ -804,20 +652,6 @@ def _insert_attachments(pdf: bytes, pages: Sequence[pypdf.PageObject],
     return buffer.getvalue()
 
 
-@contextmanager
-def _binary_streams() -> Iterator[None]:
-    """Write compressed streams as binary, not wrapped in ASCII85 as reportlab does by
-    default: its pure-Python ASCII85 encoder took a third of the time of 2,000 copies, and
-    the file is a quarter smaller. (A process-wide reportlab setting, restored after; a
-    document saved meanwhile in another thread is merely written the old way.)"""
-    previous = rl_config.useA85
-    rl_config.useA85 = 0
-    try:
-        yield
-    finally:
-        rl_config.useA85 = previous
-
-
 def _canvas(buffer: BinaryIO, circular: CircularPrint) -> Canvas:
     return new_canvas(buffer, title=_printable(circular.title),
                       author=_printable(circular.association))
@@ -830,7 +664,7 @@ def _furniture(canvas: Canvas, circular: CircularPrint, *, page: int, pages: int
                    typography=typo)
 
 
-def _define_forms(canvas: Canvas, pages: Sequence[Sequence[_Item]], prefix: str,
+def _define_forms(canvas: Canvas, pages: Sequence[Sequence[Item]], prefix: str,
                   furniture: Callable[[int], None] | None = None) -> list[str]:
     """Each page's shared drawing as a Form XObject, drawn once; returns their names."""
     names = []
@@ -867,12 +701,12 @@ def render_personal_copies(out: BinaryIO | Path, *, circular: CircularPrint,
     shape = _lay_out_circular(circular, layout=layout, typo=typo, with_slip=True)
     ours = len(shape.pages)
     per_copy = ours + len(attached)
-    frame = _frame(layout)
+    frame = frame_of(layout)
     total = len(households)
     if progress is not None:
         progress(0, total)
     buffer = io.BytesIO()
-    with _binary_streams():
+    with binary_streams():
         canvas = _canvas(buffer, circular)
         forms = _define_forms(
             canvas, shape.pages, "copy",
@@ -911,7 +745,7 @@ def render_packet(out: BinaryIO | Path, *, circular: CircularPrint,
         raise KairanError(_("There is no group to print a 回覧板 packet for."))
     layout = PageLayout()
     typo = Typography(large=large)
-    frame = _frame(layout)
+    frame = frame_of(layout)
     attached = _attachment_pages(circular.pdf_attachments)
     shape = _lay_out_circular(circular, layout=layout, typo=typo, with_slip=False)
     ours = len(shape.pages)
@@ -923,7 +757,7 @@ def render_packet(out: BinaryIO | Path, *, circular: CircularPrint,
     after: list[int] = []  # reportlab's page indexes the attached pages follow
     drawn = 0
     pages = 0
-    with _binary_streams():
+    with binary_streams():
         canvas = _canvas(buffer, circular)
         forms = _define_forms(canvas, shape.pages, "packet")
         for done, (group_name, households) in enumerate(groups, start=1):
