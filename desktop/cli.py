@@ -9,6 +9,8 @@
     kairan --db PATH restore [BACKUP] [--list]
     kairan --db PATH print roster --kind groups|officers|labels12|labels24 --out FILE.pdf ...
     kairan --db PATH print circular ID --out FILE.pdf ...
+    kairan --db PATH meeting list
+    kairan --db PATH meeting tally ID [--format text|json]
 
 The subcommands never import Qt, so they are quick and run on machines without a display.
 """
@@ -23,7 +25,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from desktop import __version__, cli_import, cli_print, paths
+from desktop import __version__, cli_import, cli_meeting, cli_print, paths
 from desktop.domain.errors import KairanError
 from desktop.domain.labels import channel_label
 from desktop.i18n import DEFAULT_LANGUAGE, LANGUAGES, _, set_language
@@ -79,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
 
     cli_import.add_parser(commands)
     cli_print.add_parser(commands)
+    cli_meeting.add_parser(commands)
 
     commands.add_parser("backup", help=_("back up the association file now"))
     restore = commands.add_parser("restore", help=_("restore a backup over the file"))
@@ -225,6 +228,10 @@ def _cmd_print(args: argparse.Namespace) -> int:
     return cli_print.run(args, _db(args))
 
 
+def _cmd_meeting(args: argparse.Namespace) -> int:
+    return cli_meeting.run(args, _db(args))
+
+
 def _cmd_backup(args: argparse.Namespace) -> int:
     from desktop.store.association_file import open_association
 
@@ -283,7 +290,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(arguments)
     handlers = {"new": _cmd_new, "roster": _cmd_roster_list, "backup": _cmd_backup,
                 "restore": _cmd_restore, "demo": _cmd_demo_create, "export": _cmd_export,
-                "import": _cmd_import, "print": _cmd_print}
+                "import": _cmd_import, "print": _cmd_print, "meeting": _cmd_meeting}
     try:
         if args.command is None:
             return _run_window(args)

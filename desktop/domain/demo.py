@@ -2,11 +2,13 @@
 
 A demo of 50,000 households is what the benchmarks open, so rows go in with bulk inserts in one
 transaction, computing the derived columns with the same functions the editor uses. The demo
-also has circulars to show: one sent with a few paper answers entered, and a draft survey.
+also has circulars to show (one sent with a few paper answers entered, and a draft survey)
+and a general meeting (総会) with a few hundred returns of every kind entered.
 """
 
 from __future__ import annotations
 
+import random
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -33,6 +35,24 @@ from desktop.domain.households import (
     bulk_add_households,
 )
 from desktop.domain.ids import uuid7
+from desktop.domain.meeting import (
+    MAJORITY_OF_PRESENT,
+    TWO_THIRDS_OF_PRESENT,
+    Entry,
+    EntryKind,
+    Source,
+    Vote,
+    store_rows,
+)
+from desktop.domain.meeting.entries import meeting_tally, record_floor_vote
+from desktop.domain.meeting.meetings import (
+    ItemData,
+    MeetingData,
+    create_meeting,
+    mark_forms_printed,
+    meeting_voters,
+    set_chair,
+)
 from desktop.domain.models import (
     Ask,
     GroupKind,
@@ -44,6 +64,7 @@ from desktop.domain.models import (
 )
 from desktop.domain.replies import record_reply
 from desktop.domain.text import normalise_furigana
+from desktop.domain.wareki import format_nendo
 
 Progress = Callable[[int, int], None]
 _BATCH = 5000
@@ -120,6 +141,8 @@ def populate_demo(
                           if demo.number == chair.household_number)
     add_demo_circulars(session, year=year, issuer=f"会長 {chair_name}".strip(),
                        han_ids=[group_id for group_id, _group in hans])
+    add_demo_meeting(session, year=year,
+                     chair_number=chair.household_number if chair is not None else None)
     return association_id
 
 
@@ -178,3 +201,77 @@ def add_demo_circulars(
             Question("ご意見・ご要望", QuestionKind.TEXT),
         ),
     ))
+
+
+_MEETING_RETURNS = 350  # entries of the demo meeting, whatever the size of the demo
+_DEMO_ANSWERS = (Vote.FOR, Vote.AGAINST, Vote.ABSTAIN, Vote.BLANK, Vote.SPOILED)
+
+
+def add_demo_meeting(session: Session, *, year: int, chair_number: str | None) -> uuid.UUID:
+    """The demo's 定期総会 of ``year`` (令和8年度 for 2026): four items, one of them a bylaw
+    change needing two thirds; the 会長's household (``chair_number``) in the chair; a few
+    hundred returns of every kind (forms in the fortnight before, check-ins at the door,
+    proxies blank, to members present and to members absent, written votes with a blank or
+    a spoiled answer here and there, corrections and a cancel) and the show of hands.
+
+    The same roster and year give the same meeting. Entries go in through the fast path: they
+    are generated valid, so the checks of ``record_entry`` would only cost time.
+    """
+    nendo, previous = format_nendo(year), format_nendo(year - 1)
+    held_on = date(year, 5, 24)
+    meeting_id = create_meeting(session, data=MeetingData(
+        title=f"{nendo} 定期総会", held_on=held_on, place="町内会館 大広間",
+        record_date=date(year, 4, 1)), items=(
+        ItemData(f"{previous}事業報告及び決算報告の承認について", MAJORITY_OF_PRESENT),
+        ItemData(f"{nendo}事業計画案及び予算案の承認について", MAJORITY_OF_PRESENT),
+        ItemData(f"{nendo}役員選任について", MAJORITY_OF_PRESENT),
+        ItemData("自治会規約の一部改正について", TWO_THIRDS_OF_PRESENT),
+    ))
+    voters = [voter.key for voter in meeting_voters(session, meeting_id=meeting_id)]
+    if chair_number in voters:
+        set_chair(session, meeting_id=meeting_id, voter_key=chair_number)
+    printed = datetime(year, 5, 1, 10, 0, tzinfo=UTC)
+    mark_forms_printed(session, meeting_id=meeting_id, at=printed)
+    rng = random.Random(year)
+    chosen = rng.sample(voters, k=min(len(voters) * 4 // 5, _MEETING_RETURNS))
+    door = datetime(year, 5, 24, 0, 30, tzinfo=UTC)  # 9:30 in Japan, on the day
+    attending = chosen[: len(chosen) // 5]
+    entries: list[Entry] = []
+
+    def add(key: str, kind: EntryKind, at: datetime, *, holder: str | None = None,
+            votes: tuple[Vote, ...] = (), source: Source = Source.FORM,
+            cancels: int | None = None) -> Entry:
+        entry = Entry(key, kind, len(entries) + 1, at, "受付", holder, votes, source, cancels)
+        entries.append(entry)
+        return entry
+
+    form_time = printed + timedelta(days=2)
+    for number, key in enumerate(chosen[len(attending):]):
+        at = form_time + timedelta(minutes=7 * number)
+        roll = rng.random()
+        if roll < 0.3:
+            holder = (None if rng.random() < 0.6 else rng.choice(attending)
+                      if rng.random() < 0.8 else rng.choice(chosen[len(attending):]))
+            add(key, EntryKind.PROXY, at, holder=None if holder == key else holder)
+        elif roll < 0.85:
+            votes = tuple(rng.choices(_DEMO_ANSWERS, weights=(80, 10, 6, 3, 1), k=4))
+            add(key, EntryKind.WRITTEN, at, votes=votes)
+            if rng.random() < 0.03:  # read wrongly, then corrected
+                corrected = (Vote.FOR,) * 4
+                add(key, EntryKind.WRITTEN, at + timedelta(minutes=2),
+                    votes=corrected if votes != corrected else (*corrected[:3], Vote.AGAINST))
+        else:
+            mistake = add(key, EntryKind.ABSENT, at)
+            if rng.random() < 0.1:  # typed for the wrong household, then cancelled
+                add(key, EntryKind.CANCEL, at + timedelta(minutes=1), cancels=mistake.sequence)
+    for number, key in enumerate(attending):
+        add(key, EntryKind.ATTEND, door + timedelta(seconds=20 * number), source=Source.DOOR)
+    store_rows.insert_entries(session, meeting_id, entries, [uuid7().hex for _ in entries])
+    hands = meeting_tally(session, meeting_id=meeting_id).counts.on_the_floor
+    for index in range(4):
+        against = hands // (8 + 4 * index)
+        record_floor_vote(session, meeting_id=meeting_id, item_index=index,
+                          for_=hands - against - hands // 20, against=against,
+                          abstain=hands // 20, entered_by="書記",
+                          entered_at=door + timedelta(hours=1, minutes=15 * index))
+    return meeting_id

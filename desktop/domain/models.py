@@ -10,10 +10,19 @@ import enum
 import uuid
 from datetime import UTC, date, datetime
 
-from sqlalchemy import JSON, CheckConstraint, Column, Enum, LargeBinary, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Column,
+    Enum,
+    Index,
+    LargeBinary,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 from desktop.domain.ids import uuid7
+from desktop.domain.meeting.tally import EntryKind, Source
 
 # Stable constraint names, so batch migrations can find and alter them on SQLite.
 SQLModel.metadata.naming_convention = {
@@ -319,3 +328,113 @@ class Reply(SQLModel, table=True):
     channel: ReplyChannel = Field(sa_type=_stored_by_value(ReplyChannel))
     received_at: datetime
     updated_at: datetime = Field(default_factory=_now)
+
+
+# ---------------------------------------------------------------- the general meeting (総会)
+
+
+class MeetingRules(SQLModel, table=True):
+    """The association's rules for its general meetings (one row, id 1), as
+    ``Rules.as_dict()`` writes them; a new meeting starts with a copy."""
+
+    __tablename__ = "meeting_rules"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: int = Field(default=1, primary_key=True)
+    rules: dict[str, object] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = Field(default_factory=_now)
+
+
+class Meeting(SQLModel, table=True):
+    """A general meeting (総会): its date and place, the record date of its voter list, and
+    its own copy of the rules (changing the association's rules later leaves it alone)."""
+
+    __tablename__ = "meeting"
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    title: str
+    held_on: date = Field(index=True)
+    place: str = ""
+    record_date: date  # the voter list is the roster of this day (基準日)
+    rules: dict[str, object] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    chair_key: str | None = None  # the voter chairing (議長), a key of its voter list
+    forms_printed_at: datetime | None = None  # the first printing of the forms
+    created_at: datetime = Field(default_factory=_now)
+
+
+class MeetingItem(SQLModel, table=True):
+    """One agenda item (議案); ``position`` is its index on the agenda, from 0, which is also
+    its place in every written vote's answers."""
+
+    __tablename__ = "meeting_item"
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    meeting_id: uuid.UUID = Field(foreign_key="meeting.id", index=True, ondelete="CASCADE")
+    position: int
+    title: str
+    majority: dict[str, object] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
+    added_after_forms: bool = False  # not on the written-vote forms already printed
+    created_at: datetime = Field(default_factory=_now)
+
+
+class MeetingVoter(SQLModel, table=True):
+    """One vote on a meeting's voter list: the roster of the record date, frozen.
+
+    ``key`` is the household's id (one vote per household) or the member's id (one per
+    member), as 32 hex digits. No foreign keys: the list is a record, and a household purged
+    later stays on it with its number and name.
+    """
+
+    __tablename__ = "meeting_voter"
+    # The tally reads a whole list in order: a range of this index, no sort.
+    __table_args__ = (Index("ix_meeting_voter_position", "meeting_id", "position"),)
+
+    meeting_id: uuid.UUID = Field(foreign_key="meeting.id", primary_key=True, ondelete="CASCADE")
+    key: str = Field(primary_key=True)
+    household_id: uuid.UUID
+    member_id: uuid.UUID | None = None
+    number: str = Field(index=True)  # 世帯番号
+    name: str
+    group_name: str = ""
+    group_position: int = 0  # the 班's place in the group tree (0: in no 班)
+    circulation_order: int = 0
+    position: int = 0  # the voter's place on the list: 班 order, route, member order
+
+
+class MeetingEntry(SQLModel, table=True):
+    """One entry typed for one voter. Append-only: a correction is a later entry and a
+    mistake is voided by a ``cancel`` entry naming its ``sequence``; rows never change."""
+
+    __tablename__ = "meeting_entry"
+    __table_args__ = (UniqueConstraint("meeting_id", "sequence"),)
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    meeting_id: uuid.UUID = Field(foreign_key="meeting.id", ondelete="CASCADE")
+    sequence: int  # the entry's number in its meeting, increasing as typed
+    voter_key: str = Field(index=True)
+    kind: EntryKind = Field(sa_type=_stored_by_value(EntryKind))
+    holder_key: str | None = None  # a proxy's holder; None: blank proxy (白紙委任)
+    votes: list[int | None] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    source: Source = Field(default=Source.FORM, sa_type=_stored_by_value(Source))
+    cancels: int | None = None  # the sequence a cancel voids
+    entered_at: datetime
+    entered_by: str = ""
+
+
+class MeetingFloorVote(SQLModel, table=True):
+    """A show of hands (挙手) on one item, counted on the day; a recount is a new row."""
+
+    __tablename__ = "meeting_floor_vote"
+    __table_args__ = (UniqueConstraint("meeting_id", "sequence"),)
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    meeting_id: uuid.UUID = Field(foreign_key="meeting.id", ondelete="CASCADE")
+    item_index: int
+    for_: int
+    against: int = 0
+    abstain: int = 0
+    sequence: int
+    entered_at: datetime
+    entered_by: str = ""

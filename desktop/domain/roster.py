@@ -10,18 +10,17 @@ text. For a large roster the window first shows just the first screenful
 from __future__ import annotations
 
 import csv
-import gc
 import io
 import json
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
 from sqlmodel import Session
 
+from desktop.domain.gc_pause import no_gc_pauses
 from desktop.domain.text import fold_for_search
 
 # The visible columns, in order; also the keys of the CLI's csv/json output.
@@ -83,24 +82,11 @@ class RosterTable:
         return next((row for row, values in enumerate(self.rows) if values[1] == wanted), None)
 
 
-@contextmanager
-def _no_gc_pauses() -> Iterator[None]:
-    """Hold off the cyclic garbage collector while tens of thousands of tuples are made: none
-    of them can form a cycle, and its passes would cost a fifth of the load."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def _fetch(session: Session, sql: str, parameters: tuple[Any, ...] = ()) -> list[Any]:
     """Rows as plain tuples straight from the sqlite3 driver, in the session's transaction."""
     driver = session.connection().connection.driver_connection
     assert driver is not None
-    with _no_gc_pauses():
+    with no_gc_pauses():
         return driver.execute(sql, parameters).fetchall()  # type: ignore[no-any-return]
 
 

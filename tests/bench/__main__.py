@@ -20,6 +20,7 @@ from tests.bench import (
     circular_packet,
     import_preview,
     meeting_tally,
+    meeting_tally_db,
     roster_cold_start,
     roster_import,
     roster_open_complete,
@@ -40,6 +41,7 @@ FIGURES: tuple[ModuleType, ...] = (
     circular_copies,
     circular_packet,
     meeting_tally,
+    meeting_tally_db,
 )
 USAGE_ERROR = 2
 

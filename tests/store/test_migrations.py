@@ -15,8 +15,23 @@ from sqlmodel import SQLModel
 
 import desktop.domain.models  # noqa: F401  (registers every table on SQLModel.metadata)
 from desktop.domain.association import get_association
-from desktop.domain.circulars import CircularData, create_circular, recipients, send_circular
+from desktop.domain.circulars import (
+    CircularData,
+    create_circular,
+    get_circular,
+    recipients,
+    send_circular,
+)
 from desktop.domain.households import get_household
+from desktop.domain.meeting import EntryKind, Rules
+from desktop.domain.meeting.entries import meeting_tally, record_entry
+from desktop.domain.meeting.meetings import (
+    ItemData,
+    MeetingData,
+    create_meeting,
+    get_rules,
+    meeting_voters,
+)
 from desktop.domain.models import Ask, ReplyChannel
 from desktop.domain.replies import ReplyOutcome, record_reply
 from desktop.domain.roles import create_role, list_roles
@@ -49,7 +64,7 @@ def _first_revision_file(path: Path, revision: str = "0001") -> Path:
 
 
 def test_revisions_are_known() -> None:
-    assert migrate.head_revision() == "0004"
+    assert migrate.head_revision() == "0005"
     assert migrate.is_known_revision("0001")
     assert not migrate.is_known_revision("9999")
 
@@ -116,8 +131,50 @@ def test_upgrade_from_0003_keeps_the_roster_and_adds_circulars(tmp_path: Path) -
     finally:
         opened.close()
     assert (recipient.household_id, recipient.group_name) == (household_id, "1班")
-    assert _revision(path) == "0004"
+    assert _revision(path) == migrate.head_revision()
     assert _revision(backup.path) == "0003"
+
+
+def test_upgrade_from_0004_keeps_the_circulars_and_adds_meetings(tmp_path: Path) -> None:
+    path = _first_revision_file(tmp_path / "circulars.kairan", "0004")
+    household_id, circular_id = uuid.uuid4(), uuid.uuid4()
+    with closing(sqlite3.connect(path)) as connection:
+        connection.execute(
+            "INSERT INTO household (id, number, display_name, furigana, furigana_key, "
+            "postal_code, address, phone, channel, emails, group_id, circulation_order, "
+            "joined_on, exempt_han_leader, exempt_duties, notes, search_text, member_count, "
+            "updated_at) VALUES (?, '0001', '山田 太郎', '', '', '', '桜町1-1', '', 'paper', "
+            "'[]', NULL, 1, '2020-04-01', 0, 0, '', '', 0, '2025-04-01 00:00:00')",
+            (household_id.hex,))
+        connection.execute(
+            "INSERT INTO circular (id, title, body, issued_on, issuer, map_url, target_kind, "
+            "target_group_ids, ask, questions, status, created_at, updated_at) VALUES "
+            "(?, '秋の一斉清掃のお知らせ', '', '2025-10-01', '', '', 'all', '[]', 'nothing', "
+            "'[]', 'draft', '2025-10-01 00:00:00', '2025-10-01 00:00:00')", (circular_id.hex,))
+        connection.commit()
+
+    opened = open_association(path)
+    try:
+        with opened.write() as session:
+            assert get_circular(session, circular_id=circular_id).data.title == (
+                "秋の一斉清掃のお知らせ")
+            assert get_rules(session) == Rules()
+            meeting_id = create_meeting(session, data=MeetingData(
+                "令和7年度 定期総会", date(2025, 5, 18), "公民館", date(2025, 4, 1)),
+                items=[ItemData("予算案")])
+            record_entry(session, meeting_id=meeting_id, voter_key="0001",
+                         kind=EntryKind.ATTEND, entered_by="受付",
+                         entered_at=datetime(2025, 5, 18, tzinfo=UTC))
+        with opened.read() as session:
+            [voter] = meeting_voters(session, meeting_id=meeting_id)
+            result = meeting_tally(session, meeting_id=meeting_id)
+        [backup] = opened.backups.list()
+    finally:
+        opened.close()
+    assert (voter.household_id, voter.number) == (household_id, "0001")
+    assert result.counts.in_person == 1
+    assert _revision(path) == migrate.head_revision() == "0005"
+    assert _revision(backup.path) == "0004"
 
 
 def test_migrations_build_exactly_the_models(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlmodel import Session
 
 from desktop.domain.errors import KairanError
-from desktop.domain.imports.gc_pause import without_gc_pauses
+from desktop.domain.gc_pause import without_gc_pauses
 from desktop.domain.imports.headers import data_columns, data_rows, find_header
 from desktop.domain.imports.model import Field, HeaderLayout, RawRow, RowColumns, SheetData
 from desktop.domain.imports.plan import ImportPlan, plan_import

@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 
 from desktop.domain import groups as group_service
 from desktop.domain.errors import ConflictError
+from desktop.domain.gc_pause import without_gc_pauses
 from desktop.domain.households import (
     HouseholdData,
     MemberData,
@@ -35,7 +36,6 @@ from desktop.domain.households import (
     withdraw_household,
 )
 from desktop.domain.ids import uuid7
-from desktop.domain.imports.gc_pause import without_gc_pauses
 from desktop.domain.imports.model import Field
 from desktop.domain.imports.records import (
     MEMBER_FIELDS,

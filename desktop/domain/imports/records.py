@@ -27,8 +27,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from desktop.domain.errors import ValidationError
+from desktop.domain.gc_pause import without_gc_pauses
 from desktop.domain.households import HouseholdData, MemberData, clean_household, clean_members
-from desktop.domain.imports.gc_pause import without_gc_pauses
 from desktop.domain.imports.model import Field, RawRow, RowColumns
 from desktop.domain.models import NoticeChannel
 from desktop.domain.wareki import parse_date_value

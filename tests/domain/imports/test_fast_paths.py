@@ -14,6 +14,7 @@ from datetime import date
 
 import pytest
 
+from desktop.domain.gc_pause import no_gc_pauses, without_gc_pauses
 from desktop.domain.groups import create_group
 from desktop.domain.households import (
     HouseholdData,
@@ -28,7 +29,6 @@ from desktop.domain.households import (
     search_text,
 )
 from desktop.domain.ids import uuid7
-from desktop.domain.imports.gc_pause import no_gc_pauses, without_gc_pauses
 from desktop.domain.imports.model import Field, RawRow
 from desktop.domain.imports.plan import Outcome, apply_import, plan_import
 from desktop.domain.imports.records import build_households
