@@ -32,6 +32,8 @@ from desktop.ui.file_actions import FileActions
 from desktop.ui.group_actions import GroupActions
 from desktop.ui.group_tree import GroupTree
 from desktop.ui.household_actions import HouseholdActions
+from desktop.ui.meeting_actions import MeetingActions
+from desktop.ui.meetings_panel import MeetingsPanel
 from desktop.ui.role_actions import RoleActions
 from desktop.ui.role_board import RoleBoard
 from desktop.ui.roster_loader import RosterData, RosterLoader
@@ -81,12 +83,9 @@ class MainWindow(QMainWindow):
         self.role_board = RoleBoard()
         self.role_board.year_changed.connect(lambda _year: self.load_role_board())
         self.circulars = CircularsPanel()
+        self.meetings = MeetingsPanel()
 
-        self.tabs = QTabWidget()
-        self.tabs.addTab(self.roster, _("Roster"))
-        self.tabs.addTab(self.role_board, _("Roles"))
-        self.tabs.addTab(self.circulars, _("Circulars"))
-        self.tabs.currentChanged.connect(lambda _index: self._tab_changed())
+        self.tabs = self._build_tabs()
         self.setCentralWidget(self.tabs)
         dock = QDockWidget(_("Groups"), self)
         dock.setObjectName("groups")
@@ -101,6 +100,7 @@ class MainWindow(QMainWindow):
         self.group_actions = GroupActions(self)
         self.role_actions = RoleActions(self)
         self.circular_actions = CircularActions(self)
+        self.meeting_actions = MeetingActions(self)
         self.roster.open_household.connect(self.household_actions.edit_household)
         self.role_board.assign_requested.connect(self.role_actions.assign_role)
         self.role_board.unassign_requested.connect(self.role_actions.unassign_role)
@@ -113,6 +113,15 @@ class MainWindow(QMainWindow):
             self.restoreState(settings.get(WINDOW_STATE))
         self.loader.load(head_first=True)
         self.roster.focus_search()
+
+    def _build_tabs(self) -> QTabWidget:
+        tabs = QTabWidget()
+        tabs.addTab(self.roster, _("Roster"))
+        tabs.addTab(self.role_board, _("Roles"))
+        tabs.addTab(self.circulars, _("Circulars"))
+        tabs.addTab(self.meetings, _("General meetings"))
+        tabs.currentChanged.connect(lambda _index: self._tab_changed())
+        return tabs
 
     # ------------------------------------------------------------ menus
 
@@ -134,6 +143,7 @@ class MainWindow(QMainWindow):
         self._group_menu(bar)
         self._role_menu(bar)
         self._circular_menu(bar)
+        self._meeting_menu(bar)
         self._view_menu(bar)
 
     def _file_menu(self, bar: QMenuBar) -> None:
@@ -206,12 +216,34 @@ class MainWindow(QMainWindow):
         self._action(circular_menu, _("Enter &replies…"), circular.enter_replies_selected,
                      "Ctrl+Shift+R")
 
+    def _meeting_menu(self, bar: QMenuBar) -> None:
+        meeting_menu = bar.addMenu(_("&Meeting"))
+        meeting = self.meeting_actions
+        self._action(meeting_menu, _("&New meeting…"), meeting.new_meeting, "Ctrl+Shift+M")
+        self._action(meeting_menu, _("&Edit the meeting…"), meeting.edit_selected,
+                     "Ctrl+Alt+M")
+        meeting_menu.addSeparator()
+        self._action(meeting_menu, _("Enter returned &forms…"), meeting.enter_forms_selected,
+                     "Ctrl+Shift+F")
+        self._action(meeting_menu, _("Check in at the &door…"), meeting.check_in_selected,
+                     "Ctrl+Shift+D")
+        self._action(meeting_menu, _("Live &tally…"), meeting.show_tally_selected,
+                     "Ctrl+Shift+T")
+        meeting_menu.addSeparator()
+        self._action(meeting_menu, _("&Print for the meeting…"), meeting.print_selected,
+                     "Ctrl+Alt+P")
+        self._action(meeting_menu, _("E&xport the meeting to Excel…"), meeting.export_selected,
+                     "Ctrl+Alt+X")
+        meeting_menu.addSeparator()
+        self._action(meeting_menu, _("Meeting &rules…"), meeting.edit_rules, "Ctrl+Shift+U")
+
     def _view_menu(self, bar: QMenuBar) -> None:
         view_menu = bar.addMenu(_("&View"))
         self._action(view_menu, _("&Roster"), lambda: self.tabs.setCurrentIndex(0), "Ctrl+1")
         self._action(view_menu, _("R&oles"), lambda: self.tabs.setCurrentIndex(1), "Ctrl+2")
         self._action(view_menu, _("&Groups"), self.groups.setFocus, "Ctrl+3")
         self._action(view_menu, _("&Circulars"), self.show_circulars, "Ctrl+4")
+        self._action(view_menu, _("General &meetings"), self.show_meetings, "Ctrl+5")
         view_menu.addSeparator()
         self._action(view_menu, _("&Larger text"), lambda: self.text_size_requested.emit(1),
                      QKeySequence.StandardKey.ZoomIn)
@@ -251,10 +283,14 @@ class MainWindow(QMainWindow):
             self.load_role_board()
         elif self.tabs.currentWidget() is self.circulars:
             self.circular_actions.refresh()  # a draft's households follow the roster
+        elif self.tabs.currentWidget() is self.meetings:
+            self.meeting_actions.refresh()
 
     def _tab_changed(self) -> None:
         if self.tabs.currentWidget() is self.circulars:
             self.circular_actions.refresh()
+        if self.tabs.currentWidget() is self.meetings:
+            self.meeting_actions.refresh()
         if self.tabs.currentWidget() is self.role_board:
             if self.role_board.year.count() == 0:
                 years = range(self.year - 5, self.year + 2)
@@ -266,6 +302,11 @@ class MainWindow(QMainWindow):
         """Bring the circulars tab to the front, with the cursor in its list."""
         self.tabs.setCurrentWidget(self.circulars)
         self.circulars.table.setFocus()
+
+    def show_meetings(self) -> None:
+        """Bring the general meetings tab to the front, with the cursor in its list."""
+        self.tabs.setCurrentWidget(self.meetings)
+        self.meetings.table.setFocus()
 
     def show_role_board(self) -> None:
         """Bring the role board to the front, read afresh."""

@@ -20,7 +20,8 @@ from desktop.ui.main_window import MainWindow
 from desktop.ui.settings import LANGUAGE, LAST_FILE, TEXT_SIZE, Settings
 from tests.ui.helpers import Asked, Messages, flush_deletions, menu_titles
 
-MENUS = ("&File", "&Edit", "&Household", "&Groups", "&Roles", "&Circulars", "&View")
+MENUS = ("&File", "&Edit", "&Household", "&Groups", "&Roles", "&Circulars", "&Meeting",
+         "&View")
 
 
 def _idle(qtbot: Any, window: MainWindow | None) -> None:
