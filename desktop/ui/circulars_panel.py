@@ -19,14 +19,12 @@ from PySide6.QtCore import (
     Signal,
     SignalInstance,
 )
-from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -35,6 +33,7 @@ from desktop.domain.circulars import CircularSummary
 from desktop.domain.models import Ask, CircularStatus
 from desktop.domain.wareki import format_wareki
 from desktop.i18n import N_, _
+from desktop.ui.enter_table import EnterTableView
 
 COLUMNS = (N_("Date"), N_("Title"), N_("Status"), N_("Asks for"), N_("Households"),
            N_("Replies"))
@@ -111,18 +110,6 @@ class CircularsModel(QAbstractTableModel):
         return None
 
 
-class _Table(QTableView):
-    """Enter opens the chosen circular."""
-
-    activated_row = Signal(int)
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
-            self.activated_row.emit(self.currentIndex().row())
-            return
-        super().keyPressEvent(event)
-
-
 class CircularsPanel(QWidget):
     """The list and its buttons; each button asks for its command by a signal."""
 
@@ -137,7 +124,7 @@ class CircularsPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = CircularsModel()
-        self.table = _Table()
+        self.table = EnterTableView()
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)

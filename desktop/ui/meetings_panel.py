@@ -18,14 +18,12 @@ from PySide6.QtCore import (
     Signal,
     SignalInstance,
 )
-from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -33,6 +31,7 @@ from PySide6.QtWidgets import (
 from desktop.domain.meeting.meetings import MeetingSummary
 from desktop.domain.wareki import format_wareki
 from desktop.i18n import N_, _
+from desktop.ui.enter_table import EnterTableView
 
 COLUMNS = (N_("Date"), N_("Title"), N_("Voters"), N_("Returned"))
 DATE, TITLE, VOTERS, RETURNED = range(len(COLUMNS))
@@ -78,18 +77,6 @@ class MeetingsModel(QAbstractTableModel):
         return None
 
 
-class _Table(QTableView):
-    """Enter opens the chosen meeting's entry screen."""
-
-    activated_row = Signal(int)
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
-            self.activated_row.emit(self.currentIndex().row())
-            return
-        super().keyPressEvent(event)
-
-
 class MeetingsPanel(QWidget):
     """The list and its buttons; each button asks for its command by a signal."""
 
@@ -104,7 +91,7 @@ class MeetingsPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = MeetingsModel()
-        self.table = _Table()
+        self.table = EnterTableView()
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)

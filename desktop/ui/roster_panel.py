@@ -17,25 +17,13 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from desktop.i18n import _
+from desktop.ui.enter_table import EnterTableView
 from desktop.ui.roster_model import RosterModel
-
-
-class RosterTableView(QTableView):
-    """The table: Enter opens the current household."""
-
-    activated_row = Signal(int)
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
-            self.activated_row.emit(self.currentIndex().row())
-            return
-        super().keyPressEvent(event)
 
 
 class RosterPanel(QWidget):
@@ -58,7 +46,7 @@ class RosterPanel(QWidget):
             lambda checked: self.model.set_filter(include_withdrawn=checked)
         )
         self.count = QLabel()
-        self.table = RosterTableView()
+        self.table = EnterTableView()
         self.table.setModel(model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
