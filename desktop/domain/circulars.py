@@ -43,6 +43,7 @@ from desktop.domain.models import (
     TargetKind,
 )
 from desktop.i18n import _
+from sync import outbox
 
 MAX_QUESTIONS = 10
 MAX_CHOICES = 10
@@ -664,6 +665,7 @@ def send_circular(session: Session, *, circular_id: uuid.UUID, sent_at: datetime
     circular.sent_at = sent_at
     circular.updated_at = datetime.now(UTC).replace(microsecond=0)
     session.flush()
+    outbox.circular_sent(session, circular_id=circular_id)
     return len(rows)
 
 

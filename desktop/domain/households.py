@@ -41,6 +41,7 @@ from desktop.domain.text import (
     phone_digits,
 )
 from desktop.i18n import _
+from sync import outbox
 
 SEARCH_SEPARATOR = "\x1f"  # never produced by folding, so no match spans two fields
 
@@ -430,6 +431,7 @@ def create_household(
     session.flush()
     _replace_members(session, household.id, members)
     session.flush()
+    outbox.household_changed(session, household_id=household.id)
     return household.id
 
 
@@ -447,6 +449,7 @@ def update_household(
     _apply(household, data, members)
     _replace_members(session, household_id, members)
     session.flush()
+    outbox.household_changed(session, household_id=household_id)
 
 
 def move_household(
@@ -465,6 +468,7 @@ def move_household(
         else _next_position(session, group_id)
     )
     session.flush()
+    outbox.household_changed(session, household_id=household_id)
 
 
 def withdraw_household(session: Session, *, household_id: uuid.UUID, left_on: date) -> None:
@@ -478,6 +482,7 @@ def withdraw_household(session: Session, *, household_id: uuid.UUID, left_on: da
         )
     household.left_on = left_on
     session.flush()
+    outbox.household_removed(session, household_id=household_id)
 
 
 def readmit_household(
@@ -494,6 +499,7 @@ def readmit_household(
         else _next_position(session, household.group_id)
     )
     session.flush()
+    outbox.household_changed(session, household_id=household_id)
 
 
 def purge_household(session: Session, *, household_id: uuid.UUID) -> None:
@@ -507,6 +513,7 @@ def purge_household(session: Session, *, household_id: uuid.UUID) -> None:
     member_ids = select(Member.id).where(Member.household_id == household_id)
     session.execute(delete(RoleAssignment).where(col(RoleAssignment.member_id).in_(member_ids)))
     _delete(session, household)
+    outbox.household_removed(session, household_id=household_id)
 
 
 def delete_new_household(session: Session, *, household_id: uuid.UUID) -> None:
@@ -516,6 +523,7 @@ def delete_new_household(session: Session, *, household_id: uuid.UUID) -> None:
     if members:
         _check_no_roles(session, members)
     _delete(session, household)
+    outbox.household_removed(session, household_id=household_id)
 
 
 def _delete(session: Session, household: Household) -> None:
@@ -620,6 +628,7 @@ def bulk_add_households(session: Session, households: Sequence[NewHousehold],
             for household_id in (item.id.hex,)
             for position, member in enumerate(item.members, start=1)
         ])
+    outbox.households_added(session, household_ids=[item.id for item in households])
 
 
 _HOUSEHOLD_COLUMNS = (

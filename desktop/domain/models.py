@@ -438,3 +438,120 @@ class MeetingFloorVote(SQLModel, table=True):
     sequence: int
     entered_at: datetime
     entered_by: str = ""
+
+
+# ---------------------------------------------------------------- sync with the relay (同期)
+
+
+class OutboxState(enum.StrEnum):
+    """A queued change still to be sent, or one the relay refused (listed in 同期の問題)."""
+
+    PENDING = "pending"
+    REJECTED = "rejected"
+
+
+class OutboxOp(SQLModel, table=True):
+    """A change waiting to reach the relay, written in the same transaction as the change.
+
+    ``id`` is the operation's idempotency key on the relay. ``position`` keeps the order the
+    changes were made in: UUIDv7 made within one millisecond are not ordered, and a
+    household must reach the relay before the circular that names it.
+    """
+
+    __tablename__ = "outbox_op"
+    __table_args__ = (
+        UniqueConstraint("position"),
+        Index("ix_outbox_op_state_position", "state", "position"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    position: int
+    kind: str
+    body: dict[str, object] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=_now)
+    state: OutboxState = Field(
+        default=OutboxState.PENDING, sa_type=_stored_by_value(OutboxState)
+    )
+    attempts: int = 0  # sending attempts that failed for a passing reason (network, 5xx, 429)
+    next_attempt_at: datetime | None = None
+    error_code: str = ""
+    error_message: str = ""
+
+
+class SyncState(SQLModel, table=True):
+    """This file's pairing with the relay (one row, id 1); no row: not paired, nothing queued.
+
+    The device token is not here: it lives in the OS keyring only.
+    """
+
+    __tablename__ = "sync_state"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: int = Field(default=1, primary_key=True)
+    relay_url: str
+    association_id: str
+    association_name: str = ""
+    device_name: str = ""
+    epoch: str = ""  # the relay database's identity; a change means it was restored
+    cursor: int = 0  # the last log sequence number applied here
+    ca_file: str = ""  # a CA certificate file for a self-hosted relay ("" = the usual CAs)
+    paired_at: datetime = Field(default_factory=_now)
+    last_push_at: datetime | None = None
+    last_pull_at: datetime | None = None
+    last_error: str = ""
+
+
+class CircularRead(SQLModel, table=True):
+    """A household has read a circular (on the resident page): the first time counts."""
+
+    __tablename__ = "circular_read"
+
+    circular_id: uuid.UUID = Field(
+        foreign_key="circular.id", primary_key=True, ondelete="CASCADE"
+    )
+    household_id: uuid.UUID = Field(
+        foreign_key="household.id", primary_key=True, index=True, ondelete="CASCADE"
+    )
+    read_at: datetime
+    channel: ReplyChannel = Field(default=ReplyChannel.APP, sa_type=_stored_by_value(ReplyChannel))
+
+
+class SafetyStatus(enum.StrEnum):
+    """A household's answer to the safety check (安否確認)."""
+
+    OK = "ok"  # 問題なし
+    CONTACT = "contact"  # 連絡要
+    URGENT = "urgent"  # 至急支援要
+
+
+class DisasterEvent(SQLModel, table=True):
+    """One time disaster mode (災害モード) was switched on; ``ended_at`` once switched off.
+
+    Events are never deleted: switching back keeps the record.
+    """
+
+    __tablename__ = "disaster_event"
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    message: str = ""
+    started_at: datetime = Field(index=True)
+    ended_at: datetime | None = None
+    started_by: str = ""
+
+
+class SafetyAnswer(SQLModel, table=True):
+    """One safety answer of a household: from the resident page, or entered by an officer who
+    phoned or called at the door. The newest answer of a household is its state."""
+
+    __tablename__ = "safety_answer"
+    # The board reads the newest answer of each household since the event started.
+    __table_args__ = (Index("ix_safety_answer_household_at", "household_id", "at"),)
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)  # the relay's answer_id
+    household_id: uuid.UUID = Field(foreign_key="household.id", ondelete="CASCADE")
+    status: SafetyStatus = Field(sa_type=_stored_by_value(SafetyStatus))
+    note: str = ""
+    needs_help: bool = False  # someone at home needs help (to move, medical care…)
+    channel: ReplyChannel = Field(sa_type=_stored_by_value(ReplyChannel))
+    at: datetime = Field(index=True)
+    entered_by: str = ""

@@ -44,6 +44,7 @@ from desktop.domain.models import (
 from desktop.domain.slips import circular_tag, parse_slip_code
 from desktop.domain.wareki import format_dual
 from desktop.i18n import N_, _
+from sync import outbox
 
 # What a reader may write on a slip that only asks to confirm having read the circular.
 _CONFIRMATIONS = frozenset(choice_key(word) for word in ("", "確認", "○", "済", "済み", "既読"))
@@ -293,6 +294,7 @@ def record_reply(
                       answers=list(cleaned), channel=channel, received_at=received_at)
         session.add(reply)
         session.flush()
+        outbox.reply_recorded(session, circular_id=circular_id, household_id=household.id)
         return ReplyOutcome.RECORDED, _record(household, frozen.group_name, reply)
     if tuple(existing.answers) == cleaned:
         return ReplyOutcome.UNCHANGED, _record(household, frozen.group_name, existing)
@@ -312,6 +314,7 @@ def record_reply(
     existing.received_at = received_at
     existing.updated_at = datetime.now(UTC).replace(microsecond=0)
     session.flush()
+    outbox.reply_recorded(session, circular_id=circular_id, household_id=household.id)
     return ReplyOutcome.CORRECTED, _record(household, frozen.group_name, existing)
 
 

@@ -39,13 +39,17 @@ from desktop.ui.role_board import RoleBoard
 from desktop.ui.roster_loader import RosterData, RosterLoader
 from desktop.ui.roster_model import RosterModel
 from desktop.ui.roster_panel import RosterPanel
+from desktop.ui.safety_board import SafetyActions, SafetyBoardPanel
 from desktop.ui.settings import (
     BACKUP_EVERY_HOURS,
     WINDOW_GEOMETRY,
     WINDOW_STATE,
     Settings,
 )
+from desktop.ui.sync_actions import SyncActions
+from desktop.ui.sync_status import SyncStatusLabel
 from desktop.ui.tasks import TaskContext, TaskRunner
+from sync.engine import SyncStatus
 
 
 class MainWindow(QMainWindow):
@@ -84,6 +88,7 @@ class MainWindow(QMainWindow):
         self.role_board.year_changed.connect(lambda _year: self.load_role_board())
         self.circulars = CircularsPanel()
         self.meetings = MeetingsPanel()
+        self.safety_board = SafetyBoardPanel()
 
         self.tabs = self._build_tabs()
         self.setCentralWidget(self.tabs)
@@ -92,8 +97,7 @@ class MainWindow(QMainWindow):
         dock.setWidget(self.groups)
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
-        self.status = QLabel()
-        self.statusBar().addPermanentWidget(self.status)
+        self.status, self.sync_label = self._build_status_bar()
 
         self.file_actions = FileActions(self)
         self.household_actions = HouseholdActions(self)
@@ -101,6 +105,9 @@ class MainWindow(QMainWindow):
         self.role_actions = RoleActions(self)
         self.circular_actions = CircularActions(self)
         self.meeting_actions = MeetingActions(self)
+        self.sync_actions = SyncActions(self, self.sync_label)
+        self.safety_actions = SafetyActions(self)
+        self.sync_actions.synced.connect(self._synced)
         self.roster.open_household.connect(self.household_actions.edit_household)
         self.role_board.assign_requested.connect(self.role_actions.assign_role)
         self.role_board.unassign_requested.connect(self.role_actions.unassign_role)
@@ -113,6 +120,7 @@ class MainWindow(QMainWindow):
             self.restoreState(settings.get(WINDOW_STATE))
         self.loader.load(head_first=True)
         self.roster.focus_search()
+        self.sync_actions.start()
 
     def _build_tabs(self) -> QTabWidget:
         tabs = QTabWidget()
@@ -120,8 +128,15 @@ class MainWindow(QMainWindow):
         tabs.addTab(self.role_board, _("Roles"))
         tabs.addTab(self.circulars, _("Circulars"))
         tabs.addTab(self.meetings, _("General meetings"))
+        tabs.addTab(self.safety_board, _("Safety check"))
         tabs.currentChanged.connect(lambda _index: self._tab_changed())
         return tabs
+
+    def _build_status_bar(self) -> tuple[QLabel, SyncStatusLabel]:
+        status, sync = QLabel(), SyncStatusLabel()
+        self.statusBar().addPermanentWidget(status)
+        self.statusBar().addPermanentWidget(sync)
+        return status, sync
 
     # ------------------------------------------------------------ menus
 
@@ -144,6 +159,7 @@ class MainWindow(QMainWindow):
         self._role_menu(bar)
         self._circular_menu(bar)
         self._meeting_menu(bar)
+        self._sync_menu(bar)
         self._view_menu(bar)
 
     def _file_menu(self, bar: QMenuBar) -> None:
@@ -237,6 +253,19 @@ class MainWindow(QMainWindow):
         meeting_menu.addSeparator()
         self._action(meeting_menu, _("Meeting &rules…"), meeting.edit_rules, "Ctrl+Shift+U")
 
+    def _sync_menu(self, bar: QMenuBar) -> None:
+        sync_menu = bar.addMenu(_("&Sync"))
+        sync = self.sync_actions
+        self._action(sync_menu, _("Sync &now"), sync.sync_now, "F5")
+        self._action(sync_menu, _("Sync &problems…"), sync.show_problems, "Ctrl+Alt+S")
+        sync_menu.addSeparator()
+        self._action(sync_menu, _("Disaster &mode on/off…"), self.safety_actions.switch,
+                     "Ctrl+Alt+E")
+        sync_menu.addSeparator()
+        self._action(sync_menu, _("&Connect to the relay…"), sync.connect_relay, "Ctrl+Alt+C")
+        self._action(sync_menu, _("&Disconnect from the relay…"), sync.disconnect_relay,
+                     "Ctrl+Alt+Shift+C")
+
     def _view_menu(self, bar: QMenuBar) -> None:
         view_menu = bar.addMenu(_("&View"))
         self._action(view_menu, _("&Roster"), lambda: self.tabs.setCurrentIndex(0), "Ctrl+1")
@@ -244,6 +273,7 @@ class MainWindow(QMainWindow):
         self._action(view_menu, _("&Groups"), self.groups.setFocus, "Ctrl+3")
         self._action(view_menu, _("&Circulars"), self.show_circulars, "Ctrl+4")
         self._action(view_menu, _("General &meetings"), self.show_meetings, "Ctrl+5")
+        self._action(view_menu, _("&Safety check"), self.show_safety_board, "Ctrl+6")
         view_menu.addSeparator()
         self._action(view_menu, _("&Larger text"), lambda: self.text_size_requested.emit(1),
                      QKeySequence.StandardKey.ZoomIn)
@@ -265,6 +295,7 @@ class MainWindow(QMainWindow):
     def reload(self) -> None:
         """Read the roster, groups and counts again after a change."""
         self.loader.load()
+        self.sync_actions.local_change()
 
     def _show_roster(self, data: RosterData) -> None:
         current = self.roster.current_household()
@@ -291,6 +322,8 @@ class MainWindow(QMainWindow):
             self.circular_actions.refresh()
         if self.tabs.currentWidget() is self.meetings:
             self.meeting_actions.refresh()
+        if self.tabs.currentWidget() is self.safety_board:
+            self.safety_actions.refresh()
         if self.tabs.currentWidget() is self.role_board:
             if self.role_board.year.count() == 0:
                 years = range(self.year - 5, self.year + 2)
@@ -307,6 +340,17 @@ class MainWindow(QMainWindow):
         """Bring the general meetings tab to the front, with the cursor in its list."""
         self.tabs.setCurrentWidget(self.meetings)
         self.meetings.table.setFocus()
+
+    def show_safety_board(self) -> None:
+        """Bring the safety check to the front, with the cursor in its entry field."""
+        self.tabs.setCurrentWidget(self.safety_board)
+        self.safety_board.entry.setFocus()
+
+    def _synced(self, status: SyncStatus) -> None:
+        """After a sync cycle: what came in shows where the officer is looking."""
+        self.safety_actions.synced(status)
+        if status.applied.answers and self.tabs.currentWidget() is self.circulars:
+            self.circular_actions.refresh(select=self.circulars.current_id())
 
     def show_role_board(self) -> None:
         """Bring the role board to the front, read afresh."""
@@ -368,6 +412,7 @@ class MainWindow(QMainWindow):
                                   "Wait a moment and close it again."))
             event.ignore()
             return
+        self.sync_actions.stop()  # a cycle under way ends at its next step
         self.settings.set(WINDOW_GEOMETRY, bytes(self.saveGeometry().data()))
         self.settings.set(WINDOW_STATE, bytes(self.saveState().data()))
         super().closeEvent(event)

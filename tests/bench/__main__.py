@@ -18,9 +18,11 @@ from types import ModuleType
 from tests.bench import (
     circular_copies,
     circular_packet,
+    disaster_burst,
     import_preview,
     meeting_tally,
     meeting_tally_db,
+    relay_flush,
     roster_cold_start,
     roster_import,
     roster_open_complete,
@@ -42,6 +44,8 @@ FIGURES: tuple[ModuleType, ...] = (
     circular_packet,
     meeting_tally,
     meeting_tally_db,
+    relay_flush,
+    disaster_burst,
 )
 USAGE_ERROR = 2
 

@@ -32,13 +32,15 @@ from desktop.domain.meeting.meetings import (
     get_rules,
     meeting_voters,
 )
-from desktop.domain.models import Ask, ReplyChannel
-from desktop.domain.replies import ReplyOutcome, record_reply
+from desktop.domain.models import Ask, ReplyChannel, SafetyStatus
+from desktop.domain.replies import ReplyOutcome, record_reply, reply_status
 from desktop.domain.roles import create_role, list_roles
+from desktop.domain.safety import record_safety_answer, safety_board, set_disaster_mode
 from desktop.store import migrate
 from desktop.store.association_file import open_association
 from desktop.store.backups import quick_check
 from desktop.store.engine import APPLICATION_ID, configure_connection, make_engine
+from sync import outbox
 
 
 def _revision(path: Path) -> str | None:
@@ -64,7 +66,7 @@ def _first_revision_file(path: Path, revision: str = "0001") -> Path:
 
 
 def test_revisions_are_known() -> None:
-    assert migrate.head_revision() == "0005"
+    assert migrate.head_revision() == "0006"
     assert migrate.is_known_revision("0001")
     assert not migrate.is_known_revision("9999")
 
@@ -173,8 +175,57 @@ def test_upgrade_from_0004_keeps_the_circulars_and_adds_meetings(tmp_path: Path)
         opened.close()
     assert (voter.household_id, voter.number) == (household_id, "0001")
     assert result.counts.in_person == 1
-    assert _revision(path) == migrate.head_revision() == "0005"
+    assert _revision(path) == migrate.head_revision()
     assert _revision(backup.path) == "0004"
+
+
+def test_upgrade_from_0005_keeps_the_replies_and_adds_the_outbox_and_safety_tables(
+    tmp_path: Path,
+) -> None:
+    path = _first_revision_file(tmp_path / "meetings.kairan", "0005")
+    household_id, circular_id, reply_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    with closing(sqlite3.connect(path)) as connection:
+        connection.execute(
+            "INSERT INTO household (id, number, display_name, furigana, furigana_key, "
+            "postal_code, address, phone, channel, emails, group_id, circulation_order, "
+            "exempt_han_leader, exempt_duties, notes, search_text, member_count, updated_at) "
+            "VALUES (?, '0001', '山田 太郎', '', '', '', '桜町1-1', '', 'app', '[]', NULL, 1, "
+            "0, 0, '', '', 0, '2025-04-01 00:00:00')", (household_id.hex,))
+        connection.execute(
+            "INSERT INTO circular (id, title, body, issued_on, issuer, map_url, target_kind, "
+            "target_group_ids, ask, questions, deadline, status, sent_at, created_at, "
+            "updated_at) VALUES (?, '防災訓練', '', '2025-09-01', '', '', 'all', '[]', "
+            "'attendance', '[]', '2025-09-10', 'sent', '2025-09-01 00:00:00', "
+            "'2025-09-01 00:00:00', '2025-09-01 00:00:00')", (circular_id.hex,))
+        connection.execute(
+            "INSERT INTO circular_recipient (circular_id, household_id, group_id, group_name, "
+            "group_order, circulation_order, channel) VALUES (?, ?, NULL, '', 0, 1, 'app')",
+            (circular_id.hex, household_id.hex))
+        connection.execute(
+            "INSERT INTO reply (id, circular_id, household_id, answers, channel, received_at, "
+            "updated_at) VALUES (?, ?, ?, '[\"出席\"]', 'paper', '2025-09-02 00:00:00', "
+            "'2025-09-02 00:00:00')", (reply_id.hex, circular_id.hex, household_id.hex))
+        connection.commit()
+
+    opened = open_association(path)
+    try:
+        with opened.write() as session:
+            assert outbox.enqueue(session, kind="disaster.set",
+                                  body={"on": True, "message": ""}) is None  # not paired
+            set_disaster_mode(session, on=True, message="避難所は公民館", at=datetime.now(UTC))
+            record_safety_answer(session, entry="1", status=SafetyStatus.OK,
+                                 at=datetime.now(UTC))
+        with opened.read() as session:
+            [group] = safety_board(session).groups
+            [status] = reply_status(session, circular_id=circular_id)
+            assert outbox.counts(session) == (0, 0)
+        [backup] = opened.backups.list()
+    finally:
+        opened.close()
+    assert (group.answered, group.needs_contact, group.unanswered) == (1, 0, ())
+    assert [reply.answers for reply in status.answered] == [("出席",)]
+    assert _revision(path) == migrate.head_revision() == "0006"
+    assert _revision(backup.path) == "0005"
 
 
 def test_migrations_build_exactly_the_models(tmp_path: Path) -> None:

@@ -1,0 +1,235 @@
+"""Log items from the relay, applied to the association file.
+
+What residents did comes back as ``answer`` (into the same ``reply`` table as the paper
+answers, channel APP), ``read`` (read markers) and ``safety`` (safety answers). Operations
+of the association's office PCs come back too, this PC's own among them: ``answer.record``
+and ``disaster.set`` are taken over; households, circulars and invitations are ignored, since
+this file is their source.
+
+Applying is idempotent (a page may be applied again after a crash or an epoch change) and
+follows the log's order, with one exception: while a change made here still waits in the
+outbox, it is newer than anything in the log, so log items about the same thing are skipped.
+Unknown kinds and items naming households or circulars this file does not hold are skipped.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import insert
+from sqlmodel import Session, col, select
+
+from desktop.domain.ids import uuid7
+from desktop.domain.models import (
+    Circular,
+    CircularRead,
+    CircularRecipient,
+    Household,
+    OutboxOp,
+    OutboxState,
+    Reply,
+    ReplyChannel,
+    SafetyAnswer,
+    SafetyStatus,
+)
+from desktop.domain.safety import follow_relay_disaster_mode
+from sync.protocol import LogItem, LogKind, OpKind
+
+_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What one page of the log changed here."""
+
+    answers: int = 0
+    reads: int = 0
+    safety: int = 0
+    disaster: int = 0
+    skipped: int = 0
+
+    def __add__(self, other: Applied) -> Applied:
+        return Applied(self.answers + other.answers, self.reads + other.reads,
+                       self.safety + other.safety, self.disaster + other.disaster,
+                       self.skipped + other.skipped)
+
+    @property
+    def changed(self) -> int:
+        """How many things changed here."""
+        return self.answers + self.reads + self.safety + self.disaster
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def _time(value: Any, fallback: datetime) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError:
+        return fallback
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def _answers(value: Any) -> list[str]:
+    if not isinstance(value, list):
+        return []
+    return ["" if answer is None else str(answer) for answer in value]
+
+
+def _existing(session: Session, ids: Iterable[uuid.UUID], column: Any) -> set[uuid.UUID]:
+    wanted = list(set(ids))
+    found: set[uuid.UUID] = set()
+    for start in range(0, len(wanted), _CHUNK):
+        found.update(session.exec(select(column).where(
+            column.in_(wanted[start:start + _CHUNK]))).all())
+    return found
+
+
+class _Page:
+    """One page being applied: what exists here, and what the outbox still holds."""
+
+    def __init__(self, session: Session, items: Sequence[LogItem]) -> None:
+        self.session = session
+        households: set[uuid.UUID] = set()
+        circulars: set[uuid.UUID] = set()
+        for item in items:
+            if (household := _uuid(item.body.get("household_id"))) is not None:
+                households.add(household)
+            if (circular := _uuid(item.body.get("circular_id"))) is not None:
+                circulars.add(circular)
+        self.households = _existing(session, households, col(Household.id))
+        self.circulars = _existing(session, circulars, col(Circular.id))
+        self.local_answers: set[tuple[uuid.UUID, uuid.UUID]] = set()
+        self.local_disaster = False
+        waiting = session.exec(select(OutboxOp.kind, OutboxOp.body).where(
+            OutboxOp.state == OutboxState.PENDING,
+            col(OutboxOp.kind).in_([OpKind.ANSWER_RECORD, OpKind.DISASTER_SET]))).all()
+        for kind, body in waiting:
+            if kind == OpKind.DISASTER_SET:
+                self.local_disaster = True
+            elif (pair := self._pair(body)) is not None:
+                self.local_answers.add(pair)
+
+    @staticmethod
+    def _pair(body: Mapping[str, Any]) -> tuple[uuid.UUID, uuid.UUID] | None:
+        circular, household = _uuid(body.get("circular_id")), _uuid(body.get("household_id"))
+        return (circular, household) if circular and household else None
+
+    def answer(self, body: Mapping[str, Any], *, channel: ReplyChannel, at: datetime,
+               marks_read: bool) -> bool:
+        pair = self._pair(body)
+        if pair is None or pair in self.local_answers:
+            return False
+        circular_id, household_id = pair
+        if circular_id not in self.circulars or household_id not in self.households:
+            return False
+        session = self.session
+        if session.get(CircularRecipient, pair) is None:
+            return False
+        answers = _answers(body.get("answers"))
+        reply = session.exec(select(Reply).where(Reply.circular_id == circular_id,
+                                                 Reply.household_id == household_id)).first()
+        if reply is None:
+            session.add(Reply(id=uuid7(), circular_id=circular_id, household_id=household_id,
+                              answers=answers, channel=channel, received_at=at))
+        elif reply.answers != answers or reply.channel != channel:
+            reply.answers = answers
+            reply.channel = channel
+            reply.received_at = at
+            reply.updated_at = datetime.now(UTC).replace(microsecond=0)
+        else:
+            return False
+        if marks_read:
+            self.read(body, at=at)
+        session.flush()
+        return True
+
+    def read(self, body: Mapping[str, Any], *, at: datetime) -> bool:
+        pair = self._pair(body)
+        if pair is None or pair[0] not in self.circulars or pair[1] not in self.households:
+            return False
+        if self.session.get(CircularRead, pair) is not None:
+            return False  # the first reading counts
+        self.session.add(CircularRead(circular_id=pair[0], household_id=pair[1], read_at=at,
+                                      channel=ReplyChannel.APP))
+        self.session.flush()
+        return True
+
+    def disaster(self, body: Mapping[str, Any], *, at: datetime) -> bool:
+        if self.local_disaster or not isinstance(body.get("on"), bool):
+            return False
+        return follow_relay_disaster_mode(self.session, on=bool(body["on"]),
+                                          message=str(body.get("message", "")), at=at)
+
+    def safety(self, items: Sequence[tuple[Mapping[str, Any], datetime]]) -> int:
+        """Insert the safety answers not here yet, in one statement."""
+        rows: dict[uuid.UUID, dict[str, Any]] = {}
+        for body, at in items:
+            answer_id, household_id = _uuid(body.get("answer_id")), _uuid(
+                body.get("household_id"))
+            try:
+                status = SafetyStatus(str(body.get("status")))
+            except ValueError:
+                continue
+            if answer_id is None or household_id not in self.households:
+                continue
+            rows[answer_id] = {
+                "id": answer_id, "household_id": household_id, "status": status,
+                "note": str(body.get("note") or ""), "needs_help": body.get("needs_help") is True,
+                "channel": ReplyChannel.APP, "at": _time(body.get("at"), at), "entered_by": "",
+            }
+        known = _existing(self.session, rows, col(SafetyAnswer.id))
+        new = [row for answer_id, row in rows.items() if answer_id not in known]
+        if new:
+            self.session.execute(insert(SafetyAnswer), new)
+        return len(new)
+
+
+def apply_items(session: Session, items: Sequence[LogItem]) -> Applied:
+    """Apply one page of log items in the caller's transaction (with the cursor)."""
+    page = _Page(session, items)
+    answers = reads = disaster = skipped = 0
+    safety: list[tuple[Mapping[str, Any], datetime]] = []
+    now = datetime.now(UTC)
+    for item in items:
+        at = _time(item.at, now)
+        body = item.body if isinstance(item.body, Mapping) else {}
+        if item.kind == LogKind.SAFETY:
+            safety.append((body, at))
+            continue
+        if item.kind == LogKind.ANSWER:
+            changed = page.answer(body, channel=ReplyChannel.APP, marks_read=True,
+                                  at=_time(body.get("at"), at))
+            answers += changed
+        elif item.kind == OpKind.ANSWER_RECORD:
+            try:
+                channel = ReplyChannel(str(body.get("channel")))
+            except ValueError:
+                channel = ReplyChannel.PAPER
+            changed = page.answer(body, channel=channel, at=at, marks_read=False)
+            answers += changed
+        elif item.kind == LogKind.READ:
+            changed = page.read(body, at=_time(body.get("at"), at))
+            reads += changed
+        elif item.kind == OpKind.DISASTER_SET:
+            changed = page.disaster(body, at=at)
+            disaster += changed
+        else:  # households, circulars, invitations: this file is their source
+            changed = False
+        skipped += not changed
+    added = page.safety(safety)
+    return Applied(answers, reads, added, disaster, skipped + len(safety) - added)
+
+
+def read_markers(session: Session, *, circular_id: uuid.UUID) -> dict[uuid.UUID, datetime]:
+    """When each household first read a circular on the resident page (unread: absent)."""
+    return dict(session.exec(select(CircularRead.household_id, CircularRead.read_at).where(
+        CircularRead.circular_id == circular_id)).all())

@@ -1,0 +1,259 @@
+"""The office PC's HTTPS client of the relay (wire protocol v1, :mod:`sync.protocol`).
+
+TLS is always verified: against certifi's CA list, plus the CA file configured for a
+self-hosted relay. Every request has explicit timeouts. Failures come out sorted for the
+engine: :class:`RelayUnavailable` passes (network, timeouts, 429, 5xx: try again later, no
+sooner than ``retry_after``); :class:`RelayRefused` does not (the relay said no: a bad
+request, a revoked token); :class:`EpochChanged` says the relay's database was restored.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import certifi
+import httpx
+
+from desktop.domain.errors import KairanError
+from desktop.i18n import _
+from sync.backoff import parse_retry_after
+from sync.protocol import (
+    LOG_PATH,
+    OPS_PATH,
+    PAIR_PATH,
+    LogPage,
+    Op,
+    OpResult,
+    PairRequest,
+    PairResponse,
+)
+
+CONNECT_SECONDS = 10.0
+READ_SECONDS = 30.0
+WRITE_SECONDS = 30.0
+POOL_SECONDS = 10.0
+REACHABLE_SECONDS = 3.0
+
+
+class RelayError(KairanError):
+    """The relay could not be used for this request."""
+
+
+class RelayUnavailable(RelayError):
+    """A passing failure: the relay or the network is down or busy; try again later.
+
+    ``offline`` when the relay could not be reached at all (the network may come back);
+    ``retry_after`` in seconds when the relay said how long to wait.
+    """
+
+    def __init__(self, message: str, *, offline: bool, retry_after: float | None = None,
+                 status: int | None = None) -> None:
+        super().__init__(message)
+        self.offline = offline
+        self.retry_after = retry_after
+        self.status = status
+
+
+class RelayRefused(RelayError):
+    """The relay refused the request itself (4xx): trying it again as it is will not help."""
+
+    def __init__(self, message: str, *, status: int, code: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class EpochChanged(RelayError):
+    """The relay's database is not the one this PC synced with (restored or replaced)."""
+
+    def __init__(self, epoch: str) -> None:
+        super().__init__(_("The relay was restored or replaced; everything is read again."))
+        self.epoch = epoch
+
+
+def normalise_relay_url(text: str) -> str:
+    """``https://relay.example.jp`` from what the officer typed; :class:`KairanError` when it
+    is not an https address (the token must never travel unencrypted)."""
+    url = text.strip().rstrip("/")
+    if url and "://" not in url:
+        url = "https://" + url
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "https" or not parts.hostname:
+        raise KairanError(
+            _("「{address}」 is not a relay address. Type the address the relay's administrator "
+              "gave you, starting with https://.").format(address=text.strip()))
+    return url
+
+
+def tls_context(ca_file: str | Path | None = None) -> ssl.SSLContext:
+    """A verifying TLS context: certifi's CAs, plus ``ca_file`` for a self-hosted relay."""
+    context = ssl.create_default_context(cafile=certifi.where())
+    if ca_file:
+        path = Path(ca_file)
+        try:
+            context.load_verify_locations(cafile=str(path))
+        except (OSError, ssl.SSLError) as error:
+            raise KairanError(
+                _("The CA certificate file {file} could not be read ({error}). Choose the "
+                  "certificate file (.pem) the relay's administrator gave you.").format(
+                    file=path, error=error)) from error
+    return context
+
+
+def _is_certificate_problem(error: BaseException) -> bool:
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+class RelayClient:
+    """Talks to one relay; ``token`` is the device token (None only for pairing)."""
+
+    def __init__(
+        self,
+        relay_url: str,
+        *,
+        token: str | None = None,
+        ca_file: str | Path | None = None,
+        tls: ssl.SSLContext | None = None,
+        timeout: httpx.Timeout | None = None,
+    ) -> None:
+        self.relay_url = normalise_relay_url(relay_url)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.Client(
+            base_url=self.relay_url,
+            headers=headers,
+            verify=tls if tls is not None else tls_context(ca_file),
+            timeout=timeout or httpx.Timeout(connect=CONNECT_SECONDS, read=READ_SECONDS,
+                                             write=WRITE_SECONDS, pool=POOL_SECONDS),
+            follow_redirects=False,
+        )
+
+    def close(self) -> None:
+        """Close the connections."""
+        self._http.close()
+
+    def __enter__(self) -> RelayClient:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ requests
+
+    @contextmanager
+    def _transport_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except httpx.TransportError as error:
+            if _is_certificate_problem(error):
+                raise RelayUnavailable(
+                    _("The relay's certificate could not be verified, so nothing was sent to "
+                      "{relay}. If the relay is your association's own, choose its CA "
+                      "certificate file when connecting; otherwise ask its administrator.")
+                    .format(relay=self.relay_url), offline=False) from error
+            if isinstance(error, httpx.TimeoutException):
+                text = _("The relay {relay} did not answer in time. Kairan tries again "
+                         "later by itself.")
+            else:
+                text = _("The relay {relay} cannot be reached (is this PC offline?). Kairan "
+                         "tries again by itself when the network is back.")
+            raise RelayUnavailable(text.format(relay=self.relay_url), offline=True) from error
+
+    def _request(self, method: str, path: str, *, json: Any = None,
+                 params: Mapping[str, str | int] | None = None) -> Any:
+        with self._transport_errors():
+            response = self._http.request(method, path, json=json, params=params)
+            content = response.content  # read inside: a dropped body is a passing failure
+        status = response.status_code
+        if status == 200:
+            try:
+                return response.json()
+            except ValueError as error:
+                raise RelayUnavailable(
+                    _("The relay {relay} sent an answer that is not JSON. Kairan tries again "
+                      "later.").format(relay=self.relay_url), offline=False, status=status
+                ) from error
+        data = _json_or_empty(content)
+        if status == 409 and "epoch" in data:
+            raise EpochChanged(str(data["epoch"]))
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        if status == 429 or status >= 500:
+            text = (_("The relay {relay} is busy and asked to wait. Kairan tries again by "
+                      "itself.") if status == 429 else
+                    _("The relay {relay} has a problem (HTTP {status}). Kairan tries again "
+                      "later by itself."))
+            raise RelayUnavailable(text.format(relay=self.relay_url, status=status),
+                                   offline=False, retry_after=retry_after, status=status)
+        raise RelayRefused(_refusal(status, data, self.relay_url), status=status,
+                           code=str(data.get("error", "")))
+
+    def pair(self, *, code: str, device_name: str) -> PairResponse:
+        """Exchange a one-time pairing code for this PC's device token."""
+        data = self._request("POST", PAIR_PATH,
+                             json=PairRequest(code=code, device_name=device_name).to_json())
+        return PairResponse.from_json(data)
+
+    def push(self, ops: Sequence[Op]) -> list[OpResult]:
+        """Send operations; the relay's result for each, in the same order."""
+        data = self._request("POST", OPS_PATH, json={"ops": [op.to_json() for op in ops]})
+        return [OpResult.from_json(item) for item in data["results"]]
+
+    def pull(self, *, after: int, limit: int, epoch: str) -> LogPage:
+        """The log items after ``after``; :class:`EpochChanged` when ``epoch`` is stale."""
+        params: dict[str, str | int] = {"after": after, "limit": limit}
+        if epoch:
+            params["epoch"] = epoch
+        return LogPage.from_json(self._request("GET", LOG_PATH, params=params))
+
+
+def _json_or_empty(content: bytes) -> dict[str, Any]:
+    import json
+
+    try:
+        data = json.loads(content) if content else {}
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _refusal(status: int, data: Mapping[str, Any], relay: str) -> str:
+    if status == 401:
+        return _("The relay {relay} no longer accepts this PC (its access was withdrawn). "
+                 "Connect to the relay again with a new pairing code from its administrator."
+                 ).format(relay=relay)
+    if status == 403:
+        return _("The relay {relay} refused: this access key is not an office PC's. Connect "
+                 "again with an office pairing code.").format(relay=relay)
+    if data.get("error") == "pairing_code":
+        return _("The pairing code was not accepted: it is mistyped, already used or expired. "
+                 "Ask the relay's administrator for a new code.")
+    if status == 413:
+        return _("The relay {relay} refused the data as too large.").format(relay=relay)
+    detail = str(data.get("message") or data.get("error") or "")
+    return _("The relay {relay} refused the request (HTTP {status}). {detail}").format(
+        relay=relay, status=status, detail=detail).strip()
+
+
+def reachable(relay_url: str, *, timeout: float = REACHABLE_SECONDS) -> bool:
+    """Whether a TCP connection to the relay opens (a cheap check that the network is back;
+    nothing is sent)."""
+    import socket
+
+    parts = urlsplit(relay_url)
+    host, port = parts.hostname, parts.port or 443
+    if not host:
+        return False
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False

@@ -1,0 +1,314 @@
+"""The outbox: changes that must reach the relay, queued in the same transaction as the change.
+
+Domain services call the small helpers here (one line each) inside their own session, so a
+change and its queued operation are committed together or not at all. Nothing is queued while
+the file is not paired with a relay (no ``sync_state`` row): the office PC works the same
+offline, and pairing later sends a fresh snapshot instead (:func:`enqueue_snapshot`).
+
+Only what residents must see leaves the PC: a household's number, display name and 班 —
+never its address, phone or members.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from sqlalchemy import delete, func, update
+from sqlmodel import Session, col, select
+
+from desktop.domain.ids import uuid7
+from desktop.domain.models import (
+    Circular,
+    CircularRecipient,
+    CircularStatus,
+    Household,
+    OutboxOp,
+    OutboxState,
+    Reply,
+    RosterGroup,
+    SyncState,
+)
+from sync.protocol import OpKind
+
+Body = dict[str, object]
+_CHUNK = 500  # ids per IN (...) query, well under SQLite's limit on parameters
+
+
+def is_paired(session: Session) -> bool:
+    """Whether this file is paired with a relay (and so queues its changes)."""
+    return session.get(SyncState, 1) is not None
+
+
+def _next_position(session: Session) -> int:
+    top = session.exec(select(func.max(OutboxOp.position))).one()
+    return (top or 0) + 1
+
+
+def enqueue(session: Session, *, kind: str, body: Mapping[str, object]) -> uuid.UUID | None:
+    """Queue one operation in the caller's transaction; returns its id (its idempotency key
+    on the relay), or None when the file is not paired and nothing was queued."""
+    if not is_paired(session):
+        return None
+    op = OutboxOp(id=uuid7(), position=_next_position(session), kind=kind, body=dict(body),
+                  created_at=_now())
+    session.add(op)
+    session.flush()
+    return op.id
+
+
+def enqueue_many(session: Session, ops: Iterable[tuple[str, Mapping[str, object]]]) -> int:
+    """Queue many operations at once (pairing, a roster import); returns how many. Straight
+    to the driver's ``executemany``, stored as the ORM stores them."""
+    if not is_paired(session):
+        return 0
+    session.flush()
+    position = _next_position(session)
+    now = _now().strftime("%Y-%m-%d %H:%M:%S.%f")
+    rows = [(uuid7().hex, position + index, str(kind), json.dumps(dict(body)), now,
+             OutboxState.PENDING.value, 0, None, "", "")
+            for index, (kind, body) in enumerate(ops)]
+    driver = session.connection().connection.driver_connection
+    assert driver is not None
+    driver.executemany(
+        "INSERT INTO outbox_op (id, position, kind, body, created_at, state, attempts, "
+        "next_attempt_at, error_code, error_message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows)
+    return len(rows)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# ---------------------------------------------------------------- bodies of the operations
+
+
+def _group_names(session: Session) -> dict[uuid.UUID, str]:
+    return dict(session.exec(select(RosterGroup.id, RosterGroup.name)).all())
+
+
+def _household_body(household: Household, groups: Mapping[uuid.UUID, str]) -> Body:
+    group_id = household.group_id
+    return {
+        "household_id": str(household.id),
+        "number": household.number,
+        "display_name": household.display_name,
+        "group_id": str(group_id) if group_id is not None else None,
+        "group_name": groups.get(group_id, "") if group_id is not None else "",
+    }
+
+
+def household_changed(session: Session, *, household_id: uuid.UUID) -> None:
+    """A household was added, edited, moved or re-admitted: the relay gets its number, name
+    and 班 (a withdrawn household stays purged from it)."""
+    if not is_paired(session):
+        return
+    household = session.get(Household, household_id)
+    if household is None or household.left_on is not None:
+        return
+    enqueue(session, kind=OpKind.HOUSEHOLD_UPSERT,
+            body=_household_body(household, _group_names(session)))
+
+
+def households_added(session: Session, *, household_ids: Sequence[uuid.UUID]) -> None:
+    """Many households were added at once (import, demo)."""
+    if not is_paired(session) or not household_ids:
+        return
+    groups = _group_names(session)
+    found: dict[uuid.UUID, Household] = {}
+    for start in range(0, len(household_ids), _CHUNK):
+        found.update((h.id, h) for h in session.exec(select(Household).where(
+            col(Household.id).in_(household_ids[start:start + _CHUNK]),
+            col(Household.left_on).is_(None))).all())
+    enqueue_many(session, ((OpKind.HOUSEHOLD_UPSERT, _household_body(found[h], groups))
+                           for h in household_ids if h in found))
+
+
+def group_renamed(session: Session, *, group_id: uuid.UUID) -> None:
+    """A 班 was renamed: its households carry the new name to the relay."""
+    if not is_paired(session):
+        return
+    household_ids = session.exec(select(Household.id).where(
+        Household.group_id == group_id, col(Household.left_on).is_(None))
+        .order_by(col(Household.circulation_order))).all()
+    households_added(session, household_ids=list(household_ids))
+
+
+def household_removed(session: Session, *, household_id: uuid.UUID) -> None:
+    """A household withdrew or was deleted: every trace of it goes from the relay."""
+    enqueue(session, kind=OpKind.HOUSEHOLD_PURGE, body={"household_id": str(household_id)})
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day is not None else None
+
+
+def circular_body(session: Session, circular_id: uuid.UUID) -> Body:
+    """What the resident page shows of a sent circular, and who it went to."""
+    from desktop.domain.circulars import get_circular, questions_of  # circulars imports us
+
+    data = get_circular(session, circular_id=circular_id).data
+    household_ids = session.exec(select(CircularRecipient.household_id).where(
+        CircularRecipient.circular_id == circular_id)).all()
+    return {
+        "circular_id": str(circular_id),
+        "title": data.title,
+        "body": data.body,
+        "issued_on": data.issued_on.isoformat(),
+        "issuer": data.issuer,
+        "ask": str(data.ask),
+        # An attendance call carries its one 出欠 question, so every answer is one per question.
+        "questions": [{"text": q.text, "kind": str(q.kind), "choices": list(q.choices)}
+                      for q in questions_of(data)],
+        "deadline": _iso(data.deadline),
+        "household_ids": [str(household_id) for household_id in household_ids],
+    }
+
+
+def circular_sent(session: Session, *, circular_id: uuid.UUID) -> None:
+    """A circular was sent: publish it to the households it went to."""
+    if is_paired(session):
+        enqueue(session, kind=OpKind.CIRCULAR_PUBLISH, body=circular_body(session, circular_id))
+
+
+def reply_recorded(session: Session, *, circular_id: uuid.UUID, household_id: uuid.UUID) -> None:
+    """An officer entered (or corrected) a household's answer: other office PCs see it."""
+    if not is_paired(session):
+        return
+    reply = session.exec(select(Reply).where(Reply.circular_id == circular_id,
+                                             Reply.household_id == household_id)).first()
+    if reply is None:
+        return
+    enqueue(session, kind=OpKind.ANSWER_RECORD, body={
+        "circular_id": str(circular_id), "household_id": str(household_id),
+        "answers": list(reply.answers), "channel": str(reply.channel)})
+
+
+def circular_retracted(session: Session, *, circular_id: uuid.UUID) -> None:
+    """A sent circular is taken back: it leaves the resident page."""
+    enqueue(session, kind=OpKind.CIRCULAR_RETRACT, body={"circular_id": str(circular_id)})
+
+
+def invitation_issued(session: Session, *, household_id: uuid.UUID, code_hash: str) -> None:
+    """An invitation code was made for a household (printed or mailed by the office): only
+    its sha256 (:func:`sync.protocol.hash_secret`) goes to the relay."""
+    enqueue(session, kind=OpKind.INVITATION_ISSUE,
+            body={"household_id": str(household_id), "code_hash": code_hash})
+
+
+def invitation_revoked(session: Session, *, household_id: uuid.UUID) -> None:
+    """A household's invitation stops working and its phones are signed out."""
+    enqueue(session, kind=OpKind.INVITATION_REVOKE, body={"household_id": str(household_id)})
+
+
+def disaster_switched(session: Session, *, on: bool, message: str) -> None:
+    """Disaster mode was switched on or off: the resident page follows."""
+    enqueue(session, kind=OpKind.DISASTER_SET, body={"on": on, "message": message})
+
+
+def enqueue_snapshot(session: Session, *, today: date) -> int:
+    """Queue what a newly paired relay needs: every current household, and the sent
+    circulars still collecting answers (deadline today or later). Returns how many."""
+    groups = _group_names(session)
+    households = session.exec(select(Household).where(col(Household.left_on).is_(None))
+                              .order_by(col(Household.number))).all()
+    ops: list[tuple[str, Mapping[str, object]]] = [
+        (OpKind.HOUSEHOLD_UPSERT, _household_body(household, groups))
+        for household in households]
+    open_circulars = session.exec(select(Circular.id).where(
+        Circular.status == CircularStatus.SENT, col(Circular.deadline).is_not(None),
+        col(Circular.deadline) >= today).order_by(col(Circular.issued_on))).all()
+    ops += [(OpKind.CIRCULAR_PUBLISH, circular_body(session, circular_id))
+            for circular_id in open_circulars]
+    return enqueue_many(session, ops)
+
+
+# ---------------------------------------------------------------- reading and tidying the queue
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedOp:
+    """An operation as the engine sends it and the problem list shows it."""
+
+    id: uuid.UUID
+    kind: str
+    body: Mapping[str, object]
+    created_at: datetime
+    attempts: int
+    error_code: str
+    error_message: str
+
+
+def _queued(op: OutboxOp) -> QueuedOp:
+    return QueuedOp(op.id, op.kind, op.body, op.created_at, op.attempts, op.error_code,
+                    op.error_message)
+
+
+def pending(session: Session, *, limit: int) -> list[QueuedOp]:
+    """The oldest operations still to send, in the order they were made."""
+    ops = session.exec(select(OutboxOp).where(OutboxOp.state == OutboxState.PENDING)
+                       .order_by(col(OutboxOp.position)).limit(limit)).all()
+    return [_queued(op) for op in ops]
+
+
+def counts(session: Session) -> tuple[int, int]:
+    """How many operations wait to be sent, and how many the relay refused."""
+    rows = dict(session.exec(select(OutboxOp.state, func.count())
+                             .group_by(col(OutboxOp.state))).all())
+    return rows.get(OutboxState.PENDING, 0), rows.get(OutboxState.REJECTED, 0)
+
+
+def problems(session: Session) -> list[QueuedOp]:
+    """The operations the relay refused, oldest first (同期の問題)."""
+    ops = session.exec(select(OutboxOp).where(OutboxOp.state == OutboxState.REJECTED)
+                       .order_by(col(OutboxOp.position))).all()
+    return [_queued(op) for op in ops]
+
+
+def remove(session: Session, *, op_ids: Sequence[uuid.UUID]) -> None:
+    """Forget operations the relay has applied (or that the officer discards)."""
+    if op_ids:
+        session.execute(delete(OutboxOp).where(col(OutboxOp.id).in_(op_ids)))
+
+
+def reject(session: Session, *, op_id: uuid.UUID, code: str, message: str) -> None:
+    """Set an operation aside: it is listed as a problem and never blocks the others."""
+    session.execute(update(OutboxOp).where(col(OutboxOp.id) == op_id).values(
+        state=OutboxState.REJECTED, error_code=code, error_message=message))
+
+
+def postpone(session: Session, *, op_ids: Sequence[uuid.UUID], until: datetime,
+             message: str) -> None:
+    """Count a passing failure on operations that could not be sent."""
+    if op_ids:
+        session.execute(update(OutboxOp).where(col(OutboxOp.id).in_(op_ids)).values(
+            attempts=OutboxOp.attempts + 1, next_attempt_at=until, error_message=message))
+
+
+def retry_problem(session: Session, *, op_id: uuid.UUID) -> None:
+    """Send a refused operation again, after the officer fixed the cause. It gets a new id
+    (the relay keeps its answer to the old one) and goes to the end of the queue."""
+    op = session.get(OutboxOp, op_id)
+    if op is None or op.state != OutboxState.REJECTED:
+        return
+    session.execute(update(OutboxOp).where(col(OutboxOp.id) == op_id).values(
+        id=uuid7(), position=_next_position(session), state=OutboxState.PENDING, attempts=0,
+        next_attempt_at=None, error_code="", error_message=""))
+    session.expire_all()
+
+
+def discard_problem(session: Session, *, op_id: uuid.UUID) -> None:
+    """Give up a refused operation."""
+    session.execute(delete(OutboxOp).where(col(OutboxOp.id) == op_id,
+                                           col(OutboxOp.state) == OutboxState.REJECTED))
+
+
+def clear(session: Session) -> int:
+    """Empty the queue (when the file is disconnected from the relay); returns how many."""
+    pending_count, rejected_count = counts(session)
+    session.execute(delete(OutboxOp))
+    return pending_count + rejected_count

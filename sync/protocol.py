@@ -1,0 +1,387 @@
+"""Wire protocol v1 between an office PC and the relay: paths, limits, kinds and message shapes.
+
+Both sides import this module, so a field name or a limit is written once. Everything travels as
+JSON over HTTPS; the dataclasses here convert to and from the plain JSON objects
+(``to_json``/``from_json``) and :func:`check_op` says whether an operation body is one the relay
+accepts. The body checks are deliberately strict: a field the contract does not name is refused,
+so no roster detail (address, phone, members) can slip onto the relay by accident.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from desktop.i18n import _
+
+PROTOCOL_VERSION = 1
+API_PREFIX = "/api/v1"
+PAIR_PATH = f"{API_PREFIX}/pair"
+OPS_PATH = f"{API_PREFIX}/ops"
+LOG_PATH = f"{API_PREFIX}/log"
+OPENAPI_PATH = f"{API_PREFIX}/openapi.json"
+
+MAX_BODY_BYTES = 1 << 20  # a larger request body is answered 413
+MAX_OPS_PER_REQUEST = 500
+MAX_LOG_LIMIT = 1000
+DEFAULT_LOG_LIMIT = 500
+PAIRING_CODE_HOURS = 24  # a pairing code expires after this long unless the admin says otherwise
+MAX_TEXT = 20_000  # characters in one text field (a circular's body)
+MAX_LIST = 10_000  # items in one list field (household ids of a circular)
+
+
+class Scope(enum.StrEnum):
+    """What a bearer token may do: an office PC's device token or a resident household's."""
+
+    OFFICE = "office"
+    RESIDENT = "resident"
+
+
+class OpKind(enum.StrEnum):
+    """Operations an office PC pushes to the relay."""
+
+    HOUSEHOLD_UPSERT = "household.upsert"
+    HOUSEHOLD_PURGE = "household.purge"
+    INVITATION_ISSUE = "invitation.issue"
+    INVITATION_REVOKE = "invitation.revoke"
+    CIRCULAR_PUBLISH = "circular.publish"
+    CIRCULAR_RETRACT = "circular.retract"
+    DISASTER_SET = "disaster.set"
+    ANSWER_RECORD = "answer.record"
+
+
+class LogKind(enum.StrEnum):
+    """Log items the relay makes itself from residents' actions (applied ops keep their kind)."""
+
+    ANSWER = "answer"
+    READ = "read"
+    SAFETY = "safety"
+
+
+class SafetyStatus(enum.StrEnum):
+    """A household's answer to the disaster safety check."""
+
+    OK = "ok"  # 問題なし
+    CONTACT = "contact"  # 連絡要
+    URGENT = "urgent"  # 至急支援要
+
+
+class OpStatus(enum.StrEnum):
+    """What the relay did with one pushed operation."""
+
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"  # applied before; the stored result is returned again
+    REJECTED = "rejected"
+
+
+class RejectCode(enum.StrEnum):
+    """Why an operation was rejected (``OpResult.code``); a rejected op is never retried as is."""
+
+    ID_REUSED = "id_reused"  # the id was applied before with another kind or body
+    UNKNOWN_KIND = "unknown_kind"
+    INVALID_BODY = "invalid_body"
+    INVALID_ID = "invalid_id"  # the op id is not a UUID
+    NOT_FOUND = "not_found"  # it names a household or circular the relay does not hold
+
+
+class ErrorCode(enum.StrEnum):
+    """``{"error": ...}`` of a non-200 answer (the HTTP status says the same, coarser)."""
+
+    BAD_REQUEST = "bad_request"  # 400: malformed JSON or a request of the wrong shape
+    UNAUTHORIZED = "unauthorized"  # 401: no token, an unknown or revoked one
+    FORBIDDEN = "forbidden"  # 403: a resident token on an office endpoint
+    NOT_FOUND = "not_found"  # 404
+    EPOCH_MISMATCH = "epoch_mismatch"  # 409: {"epoch": current}; re-pull from 0
+    TOO_LARGE = "too_large"  # 413
+    RATE_LIMITED = "rate_limited"  # 429 with Retry-After (seconds)
+    PAIRING_CODE = "pairing_code"  # 400: the pairing code is unknown, used or expired
+
+
+class ProtocolError(ValueError):
+    """A message that does not follow the protocol; ``code`` is a :class:`RejectCode` value."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+# ---------------------------------------------------------------- messages
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    """One operation as pushed: its id doubles as the idempotency key."""
+
+    id: str
+    kind: str
+    body: Mapping[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object of this op in a ``POST /ops`` request."""
+        return {"id": self.id, "kind": self.kind, "body": dict(self.body)}
+
+    @classmethod
+    def from_json(cls, data: Any) -> Op:
+        """Read one op of a request; :class:`ProtocolError` when it is not an object of the
+        right shape (the body itself is checked by :func:`check_op`)."""
+        if not isinstance(data, dict):
+            raise ProtocolError(RejectCode.INVALID_BODY, _("An operation must be a JSON object."))
+        op_id, kind, body = data.get("id"), data.get("kind"), data.get("body")
+        if not isinstance(op_id, str) or not isinstance(kind, str) or not isinstance(body, dict):
+            raise ProtocolError(
+                RejectCode.INVALID_BODY,
+                _('An operation needs "id" (text), "kind" (text) and "body" (object).'),
+            )
+        return cls(id=op_id, kind=kind, body=body)
+
+
+@dataclass(frozen=True, slots=True)
+class OpResult:
+    """The relay's answer about one op, in request order."""
+
+    id: str
+    status: OpStatus
+    code: str | None = None
+    message: str | None = None
+    seq: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object of this result (absent fields left out)."""
+        data: dict[str, Any] = {"id": self.id, "status": self.status.value}
+        if self.code is not None:
+            data["code"] = self.code
+        if self.message is not None:
+            data["message"] = self.message
+        if self.seq is not None:
+            data["seq"] = self.seq
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> OpResult:
+        """Read one result of a ``POST /ops`` answer."""
+        return cls(
+            id=str(data["id"]),
+            status=OpStatus(data["status"]),
+            code=data.get("code"),
+            message=data.get("message"),
+            seq=data.get("seq"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PairRequest:
+    """``POST /pair``: exchange a one-time pairing code for an office device token."""
+
+    code: str
+    device_name: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The request body."""
+        return {"code": self.code, "device_name": self.device_name}
+
+
+@dataclass(frozen=True, slots=True)
+class PairResponse:
+    """The answer to a successful pairing: keep the token in the keyring only."""
+
+    token: str
+    association_id: str
+    association_name: str
+    epoch: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The response body."""
+        return {
+            "token": self.token,
+            "association_id": self.association_id,
+            "association_name": self.association_name,
+            "epoch": self.epoch,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PairResponse:
+        """Read the response body."""
+        return cls(
+            token=str(data["token"]),
+            association_id=str(data["association_id"]),
+            association_name=str(data["association_name"]),
+            epoch=str(data["epoch"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LogItem:
+    """One entry of an association's log: ``at`` is an ISO 8601 UTC timestamp."""
+
+    seq: int
+    kind: str
+    body: Mapping[str, Any]
+    at: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object of this item in a log page."""
+        return {"seq": self.seq, "kind": self.kind, "body": dict(self.body), "at": self.at}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> LogItem:
+        """Read one item of a log page."""
+        return cls(seq=int(data["seq"]), kind=str(data["kind"]), body=data["body"],
+                   at=str(data["at"]))
+
+
+@dataclass(frozen=True, slots=True)
+class LogPage:
+    """``GET /log``: the items after the cursor, oldest first; ``more`` when a page was full."""
+
+    epoch: str
+    items: Sequence[LogItem] = field(default_factory=tuple)
+    more: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """The response body."""
+        return {"epoch": self.epoch, "items": [i.to_json() for i in self.items],
+                "more": self.more}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> LogPage:
+        """Read the response body."""
+        return cls(epoch=str(data["epoch"]),
+                   items=tuple(LogItem.from_json(i) for i in data["items"]),
+                   more=bool(data["more"]))
+
+
+def canonical_json(value: Any) -> str:
+    """``value`` as compact JSON with sorted keys: equal values give equal text."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def text_fingerprint(kind: str, canonical_body: str) -> str:
+    """sha256 of an op's kind and its body already in :func:`canonical_json` form."""
+    return hashlib.sha256(f"{kind}\n{canonical_body}".encode()).hexdigest()
+
+
+def op_fingerprint(kind: str, body: Mapping[str, Any]) -> str:
+    """sha256 of the op's kind and body in canonical JSON: a reused id with another body differs."""
+    return text_fingerprint(kind, canonical_json(body))
+
+
+def hash_secret(secret: str) -> str:
+    """sha256 hex of a token, pairing code or invitation code: only this is stored."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+# ---------------------------------------------------------------- op bodies
+
+_Check = Callable[[Any], bool]
+_SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def _is_uuid(value: Any) -> bool:
+    """A UUID in its usual hyphenated text form (either case)."""
+    return isinstance(value, str) and _UUID.fullmatch(value) is not None
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str) and len(value) <= MAX_TEXT
+
+
+def _is_date(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _optional(check: _Check) -> _Check:
+    return lambda value: value is None or check(value)
+
+
+def _list_of(check: _Check) -> _Check:
+    return lambda value: (isinstance(value, list) and len(value) <= MAX_LIST
+                          and all(check(item) for item in value))
+
+
+def _is_question(value: Any) -> bool:
+    return (isinstance(value, dict) and set(value) <= {"text", "kind", "choices"}
+            and _is_text(value.get("text")) and value.get("kind") in ("choice", "text")
+            and _list_of(_is_text)(value.get("choices", [])))
+
+
+def _is_answer(value: Any) -> bool:
+    return isinstance(value, str | int | float | bool) or value is None
+
+
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+def _is_hash(value: Any) -> bool:
+    return isinstance(value, str) and _SHA256_HEX.match(value) is not None
+
+
+ASKS = ("nothing", "read", "attendance", "survey")
+CHANNELS = ("paper", "app", "email", "phone", "in_person")
+
+# Every field of every op body, with its check; all are required (null where optional).
+OP_FIELDS: dict[str, dict[str, _Check]] = {
+    OpKind.HOUSEHOLD_UPSERT: {
+        "household_id": _is_uuid, "number": _is_text, "display_name": _is_text,
+        "group_id": _optional(_is_uuid), "group_name": _is_text,
+    },
+    OpKind.HOUSEHOLD_PURGE: {"household_id": _is_uuid},
+    OpKind.INVITATION_ISSUE: {"household_id": _is_uuid, "code_hash": _is_hash},
+    OpKind.INVITATION_REVOKE: {"household_id": _is_uuid},
+    OpKind.CIRCULAR_PUBLISH: {
+        "circular_id": _is_uuid, "title": _is_text, "body": _is_text, "issued_on": _is_date,
+        "issuer": _is_text, "ask": lambda v: v in ASKS, "questions": _list_of(_is_question),
+        "deadline": _optional(_is_date), "household_ids": _list_of(_is_uuid),
+    },
+    OpKind.CIRCULAR_RETRACT: {"circular_id": _is_uuid},
+    OpKind.DISASTER_SET: {"on": _is_bool, "message": _is_text},
+    OpKind.ANSWER_RECORD: {
+        "circular_id": _is_uuid, "household_id": _is_uuid, "answers": _list_of(_is_answer),
+        "channel": lambda v: v in CHANNELS,
+    },
+}
+
+
+def check_op(op: Op) -> None:
+    """Raise :class:`ProtocolError` unless ``op`` has a UUID id, a known kind and a body with
+    exactly the fields of that kind, each of the right type."""
+    if not _is_uuid(op.id):
+        raise ProtocolError(RejectCode.INVALID_ID,
+                            _("Operation id {id} is not a UUID.").format(id=repr(op.id)))
+    fields = OP_FIELDS.get(op.kind)
+    if fields is None:
+        raise ProtocolError(
+            RejectCode.UNKNOWN_KIND,
+            _("Unknown operation kind {kind}: this relay is older or newer than the office "
+              "program; update the older one.").format(kind=repr(op.kind)))
+    missing = sorted(set(fields) - set(op.body))
+    if missing:
+        raise ProtocolError(RejectCode.INVALID_BODY,
+                            _("{kind}: missing field(s) {fields}.").format(
+                                kind=op.kind, fields=", ".join(missing)))
+    extra = sorted(set(op.body) - set(fields))
+    if extra:
+        raise ProtocolError(RejectCode.INVALID_BODY,
+                            _("{kind}: field(s) not allowed on the relay: {fields}.").format(
+                                kind=op.kind, fields=", ".join(extra)))
+    for name, check in fields.items():
+        if not check(op.body[name]):
+            raise ProtocolError(RejectCode.INVALID_BODY,
+                                _("{kind}: field {field} has an invalid value.").format(
+                                    kind=op.kind, field=name))

@@ -1,0 +1,259 @@
+"""The ``kairan-relay`` command: run the relay and administer it.
+
+    kairan-relay serve --db URL --cert FILE --key FILE [--host H] [--port P]
+    kairan-relay upgrade --db URL
+    kairan-relay selfsigned OUTDIR [--name HOST ...]
+    kairan-relay association create NAME --db URL [--hours H]
+    kairan-relay association list --db URL
+    kairan-relay pairing-code ASSOCIATION_ID --db URL [--hours H]
+    kairan-relay token list --db URL [--association ID]
+    kairan-relay token revoke HASH_PREFIX --db URL
+    kairan-relay epoch rotate --db URL        (after restoring a backup)
+
+``--db`` defaults to ``$KAIRAN_RELAY_DB``, else ``sqlite:///kairan-relay.db`` in the current
+folder; PostgreSQL is ``postgresql://user@host/dbname``. ``serve`` upgrades the schema first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from sqlalchemy.exc import ArgumentError, OperationalError
+
+from desktop.domain.errors import KairanError
+from desktop.i18n import DEFAULT_LANGUAGE, LANGUAGES, _, set_language
+from sync.relay.config import DEFAULT_DATABASE_URL, DEFAULT_HOST, DEFAULT_PORT, Settings
+from sync.relay.db import Database, open_database, upgrade
+
+EXIT_PROBLEM = 2
+DB_ENVIRONMENT = "KAIRAN_RELAY_DB"
+
+
+def _add_db(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db", metavar="URL",
+        default=os.environ.get(DB_ENVIRONMENT, DEFAULT_DATABASE_URL),
+        help=_("database URL: sqlite:///FILE or postgresql://USER@HOST/NAME "
+               "(default: ${env} or {default})").format(env=DB_ENVIRONMENT,
+                                                          default=DEFAULT_DATABASE_URL))
+
+
+def _parser() -> argparse.ArgumentParser:
+    defaults = Settings()
+    parser = argparse.ArgumentParser(
+        prog="kairan-relay",
+        description=_("Kairan relay: brings circulars to residents' phones and their answers "
+                      "back to the office PCs."))
+    parser.add_argument("--lang", choices=LANGUAGES, default=None,
+                        help=_("language of messages (default: Japanese)"))
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help=_("run the relay over HTTPS"))
+    _add_db(serve)
+    serve.add_argument("--cert", type=Path, required=True, metavar="FILE",
+                       help=_("the server certificate (PEM), e.g. cert.pem of `selfsigned`"))
+    serve.add_argument("--key", type=Path, required=True, metavar="FILE",
+                       help=_("the certificate's private key (PEM)"))
+    serve.add_argument("--host", default=DEFAULT_HOST,
+                       help=_("address to listen on (default: {host}; 0.0.0.0 for all)")
+                       .format(host=DEFAULT_HOST))
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT)
+    serve.add_argument("--rate-burst", type=int, default=defaults.rate_burst, metavar="N",
+                       help=_("requests one token may send at once (default: {n})")
+                       .format(n=defaults.rate_burst))
+    serve.add_argument("--rate-per-second", type=float, default=defaults.rate_per_second,
+                       metavar="R", help=_("requests per second one token may keep sending "
+                                           "(default: {r})").format(r=defaults.rate_per_second))
+
+    commands.add_parser("upgrade", help=_("bring the database to this relay's schema"))
+    _add_db(commands.choices["upgrade"])
+
+    selfsigned = commands.add_parser(
+        "selfsigned", help=_("make a trial certificate (a private CA and a server certificate)"))
+    selfsigned.add_argument("outdir", type=Path, metavar="OUTDIR")
+    selfsigned.add_argument("--name", action="append", metavar="HOST",
+                            help=_("host name or address the certificate is for (repeatable; "
+                                   "default: localhost, 127.0.0.1 and this machine's name)"))
+
+    association = commands.add_parser("association", help=_("associations on this relay"))
+    actions = association.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = actions.add_parser("create", help=_("create an association and a pairing code"))
+    create.add_argument("name", metavar="NAME")
+    create.add_argument("--hours", type=float, default=defaults.pairing_code_hours,
+                        help=_("hours the pairing code stays valid (default: {h:g})")
+                        .format(h=defaults.pairing_code_hours))
+    _add_db(create)
+    listing = actions.add_parser("list", help=_("list the associations"))
+    _add_db(listing)
+
+    code = commands.add_parser("pairing-code",
+                               help=_("a new one-time pairing code for another office PC"))
+    code.add_argument("association_id", metavar="ASSOCIATION_ID")
+    code.add_argument("--hours", type=float, default=defaults.pairing_code_hours)
+    _add_db(code)
+
+    token = commands.add_parser("token", help=_("office device tokens"))
+    token_actions = token.add_subparsers(dest="action", required=True, metavar="ACTION")
+    tokens = token_actions.add_parser("list", help=_("list office device tokens"))
+    tokens.add_argument("--association", metavar="ID")
+    _add_db(tokens)
+    revoke = token_actions.add_parser("revoke", help=_("revoke a device token (a lost PC)"))
+    revoke.add_argument("prefix", metavar="HASH_PREFIX")
+    _add_db(revoke)
+
+    epoch = commands.add_parser("epoch", help=_("the database's epoch"))
+    epoch_actions = epoch.add_subparsers(dest="action", required=True, metavar="ACTION")
+    rotate = epoch_actions.add_parser(
+        "rotate", help=_("start a new epoch after restoring a backup (PCs pull everything)"))
+    _add_db(rotate)
+    return parser
+
+
+def _database(args: argparse.Namespace) -> Database:
+    return open_database(str(args.db))
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from sync.relay.app import create_app
+
+    for path in (args.cert, args.key):
+        if not path.is_file():
+            raise KairanError(_("Cannot read {path}. Give the certificate and key files "
+                                "(`kairan-relay selfsigned DIR` makes a trial pair).")
+                              .format(path=path))
+    settings = Settings(database_url=str(args.db), rate_burst=args.rate_burst,
+                        rate_per_second=args.rate_per_second)
+    database = _database(args)
+    upgrade(database)
+    app = create_app(settings, database=database)
+    print(_("Relay listening on https://{host}:{port}/").format(host=args.host, port=args.port),
+          file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, ssl_certfile=str(args.cert),
+                ssl_keyfile=str(args.key), log_level="warning", server_header=False)
+    database.dispose()
+    return 0
+
+
+def _cmd_upgrade(args: argparse.Namespace) -> int:
+    database = _database(args)
+    try:
+        upgrade(database)
+    finally:
+        database.dispose()
+    print(_("The relay database is up to date."))
+    return 0
+
+
+def _cmd_selfsigned(args: argparse.Namespace) -> int:
+    from sync.relay.tls import write_selfsigned
+
+    made = write_selfsigned(args.outdir, names=tuple(args.name) if args.name else None)
+    print(_("Wrote {ca}, {cert} and {key} for: {names}").format(
+        ca=made.ca_file, cert=made.cert_file, key=made.key_file, names=", ".join(made.names)))
+    print(_("Start the relay with: kairan-relay serve --cert {cert} --key {key}").format(
+        cert=made.cert_file, key=made.key_file))
+    print(_("Office PCs trust it when {ca} is set as the CA file in their sync settings; "
+            "browsers of residents need it installed as a trusted certificate. For a relay on "
+            "the internet, use a certificate from a public CA instead.").format(ca=made.ca_file))
+    return 0
+
+
+def _cmd_association(args: argparse.Namespace) -> int:
+    from sync.relay import admin
+
+    database = _database(args)
+    try:
+        if args.action == "create":
+            made = admin.create_association(database, name=args.name, code_hours=args.hours)
+            print(_("Association: {name}").format(name=made.name))
+            print(_("Association id: {id}").format(id=made.association_id))
+            print(_("Pairing code: {code} (one use, valid until {until:%Y-%m-%d %H:%M} UTC)")
+                  .format(code=made.pairing_code, until=made.expires_at))
+        else:
+            for row in admin.list_associations(database):
+                print(f"{row.association_id}  {row.name}  "
+                      + _("{devices} device(s), {items} log item(s)").format(
+                          devices=row.devices, items=row.last_seq))
+    finally:
+        database.dispose()
+    return 0
+
+
+def _cmd_pairing_code(args: argparse.Namespace) -> int:
+    from sync.relay import admin
+
+    database = _database(args)
+    try:
+        code, until = admin.pairing_code(database, association_id=args.association_id,
+                                         hours=args.hours)
+    finally:
+        database.dispose()
+    print(_("Pairing code: {code} (one use, valid until {until:%Y-%m-%d %H:%M} UTC)")
+          .format(code=code, until=until))
+    return 0
+
+
+def _cmd_token(args: argparse.Namespace) -> int:
+    from sync.relay import admin
+
+    database = _database(args)
+    try:
+        if args.action == "revoke":
+            admin.revoke_token(database, hash_prefix=args.prefix)
+            print(_("Token revoked: that device can no longer sync. Pair it again with a new "
+                    "pairing code if it should."))
+            return 0
+        for row in admin.list_tokens(database, association_id=args.association):
+            state = _("revoked") if row.revoked else _("active")
+            print(f"{row.hash_prefix}  {row.association_id}  {row.created_at:%Y-%m-%d}  "
+                  f"{state}  {row.label}")
+    finally:
+        database.dispose()
+    return 0
+
+
+def _cmd_epoch(args: argparse.Namespace) -> int:
+    from sync.relay import admin
+
+    database = _database(args)
+    try:
+        epoch = admin.rotate_epoch(database)
+    finally:
+        database.dispose()
+    print(_("New epoch {epoch}: office PCs will pull everything again at their next sync.")
+          .format(epoch=epoch))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``kairan-relay`` command."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--lang", choices=LANGUAGES, default=None)
+    known, _rest = early.parse_known_args(arguments)
+    set_language(known.lang or DEFAULT_LANGUAGE)
+    args = _parser().parse_args(arguments)
+    handlers: dict[str, Callable[[argparse.Namespace], int]] = {
+        "serve": _cmd_serve, "upgrade": _cmd_upgrade, "selfsigned": _cmd_selfsigned,
+        "association": _cmd_association, "pairing-code": _cmd_pairing_code,
+        "token": _cmd_token, "epoch": _cmd_epoch,
+    }
+    try:
+        return handlers[args.command](args)
+    except KairanError as error:
+        print(_("Error: {message}").format(message=error.message), file=sys.stderr)
+        return EXIT_PROBLEM
+    except (ArgumentError, OperationalError) as error:
+        print(_("Error: cannot open the relay database {url} ({problem}). Check --db.")
+              .format(url=args.db, problem=str(error).splitlines()[0]), file=sys.stderr)
+        return EXIT_PROBLEM
+
+
+if __name__ == "__main__":
+    sys.exit(main())
