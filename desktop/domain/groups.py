@@ -15,6 +15,7 @@ from desktop.domain.errors import ConflictError, NotFoundError, ValidationError
 from desktop.domain.ids import uuid7
 from desktop.domain.models import GroupKind, Household, RosterGroup
 from desktop.i18n import _
+from sync import outbox
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +92,7 @@ def rename_group(session: Session, *, group_id: uuid.UUID, name: str) -> None:
     group = _group(session, group_id)
     group.name = _clean_name(session, name, group.parent_id, group_id)
     session.flush()
+    outbox.group_renamed(session, group_id=group_id)  # residents see their 班's new name
 
 
 def delete_group(session: Session, *, group_id: uuid.UUID) -> None:

@@ -249,8 +249,7 @@ def test_helpers_for_renames_invitations_and_retractions(
 ) -> None:
     with association_file.write() as session:
         mark_paired(session)
-        rename_group(session, group_id=town.han1, name="一班")
-        outbox.group_renamed(session, group_id=town.han1)
+        rename_group(session, group_id=town.han1, name="一班")  # queues the 班's households
         outbox.invitation_issued(session, household_id=town.households["0001"],
                                  code_hash=hash_secret("ABCD-EFGH"))
         outbox.invitation_revoked(session, household_id=town.households["0001"])
