@@ -11,7 +11,8 @@
     kairan-relay epoch rotate --db URL        (after restoring a backup)
 
 ``--db`` defaults to ``$KAIRAN_RELAY_DB``, else ``sqlite:///kairan-relay.db`` in the current
-folder; PostgreSQL is ``postgresql://user@host/dbname``. ``serve`` upgrades the schema first.
+folder; PostgreSQL is ``postgresql://user@host/dbname``. ``serve`` and ``association create``
+upgrade the schema first.
 """
 
 from __future__ import annotations
@@ -170,6 +171,7 @@ def _cmd_association(args: argparse.Namespace) -> int:
     database = _database(args)
     try:
         if args.action == "create":
+            upgrade(database)  # the first command on a new relay: make its tables
             made = admin.create_association(database, name=args.name, code_hours=args.hours)
             print(_("Association: {name}").format(name=made.name))
             print(_("Association id: {id}").format(id=made.association_id))
