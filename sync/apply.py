@@ -1,7 +1,9 @@
 """Log items from the relay, applied to the association file.
 
 What residents did comes back as ``answer`` (into the same ``reply`` table as the paper
-answers, channel APP), ``read`` (read markers) and ``safety`` (safety answers). Operations
+answers, channel APP), ``read`` (read markers), ``safety`` (safety answers) and
+``meeting_answer`` (a general meeting's online form, entered as a meeting entry with source
+RELAY; one that cannot be entered here is listed among the sync problems). Operations
 of the association's office PCs come back too, this PC's own among them: ``answer.record``
 and ``disaster.set`` are taken over; households, circulars and invitations are ignored, since
 this file is their source.
@@ -23,12 +25,23 @@ from typing import Any
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
+from desktop.domain.errors import KairanError, ValidationError
 from desktop.domain.ids import uuid7
+from desktop.domain.meeting.entries import (
+    EntryOutcome,
+    cancel_entry,
+    record_entry,
+    voter_entries,
+)
+from desktop.domain.meeting.tally import EntryKind, Source, Vote
 from desktop.domain.models import (
     Circular,
     CircularRead,
     CircularRecipient,
     Household,
+    Meeting,
+    MeetingItem,
+    MeetingVoter,
     OutboxOp,
     OutboxState,
     Reply,
@@ -37,6 +50,8 @@ from desktop.domain.models import (
     SafetyStatus,
 )
 from desktop.domain.safety import follow_relay_disaster_mode
+from desktop.i18n import _
+from sync import outbox
 from sync.protocol import LogItem, LogKind, OpKind
 
 _CHUNK = 500
@@ -51,16 +66,19 @@ class Applied:
     safety: int = 0
     disaster: int = 0
     skipped: int = 0
+    meeting_answers: int = 0
 
     def __add__(self, other: Applied) -> Applied:
         return Applied(self.answers + other.answers, self.reads + other.reads,
                        self.safety + other.safety, self.disaster + other.disaster,
-                       self.skipped + other.skipped)
+                       self.skipped + other.skipped,
+                       self.meeting_answers + other.meeting_answers)
 
     @property
     def changed(self) -> int:
         """How many things changed here."""
-        return self.answers + self.reads + self.safety + self.disaster
+        return (self.answers + self.reads + self.safety + self.disaster
+                + self.meeting_answers)
 
 
 def _uuid(value: Any) -> uuid.UUID | None:
@@ -196,7 +214,7 @@ class _Page:
 def apply_items(session: Session, items: Sequence[LogItem]) -> Applied:
     """Apply one page of log items in the caller's transaction (with the cursor)."""
     page = _Page(session, items)
-    answers = reads = disaster = skipped = 0
+    answers = reads = disaster = skipped = meetings = 0
     safety: list[tuple[Mapping[str, Any], datetime]] = []
     now = datetime.now(UTC)
     for item in items:
@@ -222,11 +240,97 @@ def apply_items(session: Session, items: Sequence[LogItem]) -> Applied:
         elif item.kind == OpKind.DISASTER_SET:
             changed = page.disaster(body, at=at)
             disaster += changed
+        elif item.kind == LogKind.MEETING_ANSWER:
+            changed = meeting_answer(session, body, at=_time(body.get("at"), at))
+            meetings += changed
         else:  # households, circulars, invitations: this file is their source
             changed = False
         skipped += not changed
     added = page.safety(safety)
-    return Applied(answers, reads, added, disaster, skipped + len(safety) - added)
+    return Applied(answers, reads, added, disaster, skipped + len(safety) - added, meetings)
+
+
+# ---------------------------------------------------------------- general meetings
+
+_FORMS: dict[str, EntryKind | None] = {
+    "attend": None,  # a notice of coming: presence is checked in at the door on the day
+    "absent": EntryKind.ABSENT,
+    "proxy": EntryKind.PROXY,
+    "written": EntryKind.WRITTEN,
+}
+_VOTES = {"for": Vote.FOR, "against": Vote.AGAINST, "abstain": Vote.ABSTAIN}
+PROBLEM_CODE = "meeting_answer"  # error_code of a meeting form listed among the sync problems
+
+
+def _voter_of(session: Session, meeting: Meeting, household_id: uuid.UUID) -> str:
+    """The voter key of the household's one vote, or :class:`ValidationError` saying why the
+    online form cannot be entered."""
+    keys = session.exec(select(MeetingVoter.key).where(
+        MeetingVoter.meeting_id == meeting.id,
+        MeetingVoter.household_id == household_id)).all()
+    if len(keys) == 1:
+        return keys[0]
+    household = session.get(Household, household_id)
+    who = household.number if household is not None else str(household_id)
+    if not keys:
+        raise ValidationError(_(
+            "An online form for 「{title}」 came from household {who}, which is not on its "
+            "voter list. Check the record date; if the household should vote, enter its "
+            "form by hand.").format(title=meeting.title, who=who))
+    raise ValidationError(_(
+        "An online form for 「{title}」 came from household {who}, which has {count} votes "
+        "(one per member): the form cannot say whose vote it is. Enter the members' forms "
+        "by hand.").format(title=meeting.title, who=who, count=len(keys)))
+
+
+def _written_votes(session: Session, meeting_id: uuid.UUID, sent: Any) -> list[Vote | None]:
+    """The resident's answers in agenda order (by item id; an item they had no line for is
+    left unanswered)."""
+    answers = sent if isinstance(sent, Mapping) else {}
+    item_ids = session.exec(select(MeetingItem.id).where(MeetingItem.meeting_id == meeting_id)
+                            .order_by(col(MeetingItem.position))).all()
+    return [_VOTES.get(str(answers.get(str(item_id)))) for item_id in item_ids]
+
+
+def meeting_answer(session: Session, body: Mapping[str, Any], *, at: datetime) -> bool:
+    """Enter a household's online meeting form (its latest replaces its earlier online
+    ones); returns whether anything changed. An answer not newer than the household's latest
+    relay entry was applied before (a page pulled again) and changes nothing."""
+    meeting_id, household_id = _uuid(body.get("meeting_id")), _uuid(body.get("household_id"))
+    meeting = session.get(Meeting, meeting_id) if meeting_id is not None else None
+    if meeting is None or household_id is None or str(body.get("form")) not in _FORMS:
+        return False  # a meeting deleted here since, or an item this version does not know
+    try:
+        voter_key = _voter_of(session, meeting, household_id)
+        history = voter_entries(session, meeting_id=meeting.id, voter_key=voter_key)
+        if any(entry.source is Source.RELAY and entry.entered_at >= at for entry in history):
+            return False
+        kind = _FORMS[str(body.get("form"))]
+        by = _("Resident page")
+        changed = False
+        if kind is not None:
+            proxy_to = body.get("proxy_to") if kind is EntryKind.PROXY else None
+            votes = (_written_votes(session, meeting.id, body.get("votes"))
+                     if kind is EntryKind.WRITTEN else ())
+            outcome, _entry = record_entry(
+                session, meeting_id=meeting.id, voter_key=voter_key, kind=kind,
+                holder=str(proxy_to or ""), votes=votes, source=Source.RELAY, entered_by=by,
+                entered_at=at, correct=True)
+            changed = outcome is EntryOutcome.RECORDED
+        # The household's current online form is the one that counts: its earlier online
+        # forms of other kinds are cancelled (paper forms and check-ins stay as typed).
+        cancelled = {entry.cancels for entry in history if entry.kind is EntryKind.CANCEL}
+        for entry in history:
+            if (entry.source is Source.RELAY and entry.kind is not kind
+                    and entry.kind is not EntryKind.CANCEL and entry.sequence not in cancelled):
+                cancel_entry(session, meeting_id=meeting.id, sequence=entry.sequence,
+                             entered_by=by, entered_at=at)
+                changed = True
+    except KairanError as problem:
+        outbox.set_aside(session, kind=LogKind.MEETING_ANSWER, body=body, code=PROBLEM_CODE,
+                         message=problem.message)
+        return False
+    return changed
 
 
 def read_markers(session: Session, *, circular_id: uuid.UUID) -> dict[uuid.UUID, datetime]:

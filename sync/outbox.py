@@ -26,12 +26,16 @@ from desktop.domain.models import (
     CircularRecipient,
     CircularStatus,
     Household,
+    Meeting,
+    MeetingItem,
+    MeetingVoter,
     OutboxOp,
     OutboxState,
     Reply,
     RosterGroup,
     SyncState,
 )
+from desktop.i18n import _
 from sync.protocol import OpKind
 
 Body = dict[str, object]
@@ -210,6 +214,41 @@ def disaster_switched(session: Session, *, on: bool, message: str) -> None:
     enqueue(session, kind=OpKind.DISASTER_SET, body={"on": on, "message": message})
 
 
+def meeting_body(session: Session, meeting_id: uuid.UUID) -> Body:
+    """What the resident page shows of a general meeting: its title, day, place and agenda,
+    whether forms are taken online, and the households on its voter list (their ids only)."""
+    meeting = session.get(Meeting, meeting_id)
+    if meeting is None:
+        raise ValueError(f"no meeting {meeting_id}")
+    items = session.exec(select(MeetingItem.id, MeetingItem.title)
+                         .where(MeetingItem.meeting_id == meeting_id)
+                         .order_by(col(MeetingItem.position))).all()
+    households = session.exec(select(MeetingVoter.household_id).distinct()
+                              .where(MeetingVoter.meeting_id == meeting_id)).all()
+    return {
+        "meeting_id": str(meeting_id),
+        "title": meeting.title,
+        "body": _("Place: {place}").format(place=meeting.place) if meeting.place else "",
+        "held_on": meeting.held_on.isoformat(),
+        "deadline": None,  # the relay takes forms until the day before the meeting
+        "online_forms": meeting.online_forms,
+        "items": [{"item_id": str(item_id), "title": title} for item_id, title in items],
+        "household_ids": sorted(str(household_id) for household_id in households),
+    }
+
+
+def meeting_published(session: Session, *, meeting_id: uuid.UUID) -> None:
+    """A meeting's forms went out (or its agenda or online flag changed since): the resident
+    page shows it, with the online forms when the meeting allows them."""
+    if is_paired(session):
+        enqueue(session, kind=OpKind.MEETING_PUBLISH, body=meeting_body(session, meeting_id))
+
+
+def meeting_retracted(session: Session, *, meeting_id: uuid.UUID) -> None:
+    """A published meeting was deleted: it leaves the resident page."""
+    enqueue(session, kind=OpKind.MEETING_RETRACT, body={"meeting_id": str(meeting_id)})
+
+
 def enqueue_snapshot(session: Session, *, today: date) -> int:
     """Queue what a newly paired relay needs: every current household, and the sent
     circulars still collecting answers (deadline today or later). Returns how many."""
@@ -287,6 +326,23 @@ def postpone(session: Session, *, op_ids: Sequence[uuid.UUID], until: datetime,
     if op_ids:
         session.execute(update(OutboxOp).where(col(OutboxOp.id).in_(op_ids)).values(
             attempts=OutboxOp.attempts + 1, next_attempt_at=until, error_message=message))
+
+
+def set_aside(session: Session, *, kind: str, body: Mapping[str, object], code: str,
+              message: str) -> bool:
+    """List something pulled from the relay that could not be applied here among the sync
+    problems (with the log item's kind and body; never sent). The same item again (same kind
+    and ``answer_id``) is listed once; returns whether it was added."""
+    key = body.get("answer_id")
+    for listed in session.exec(select(OutboxOp.body).where(
+            OutboxOp.kind == kind, OutboxOp.state == OutboxState.REJECTED)).all():
+        if listed.get("answer_id") == key:
+            return False
+    session.add(OutboxOp(id=uuid7(), position=_next_position(session), kind=kind,
+                         body=dict(body), created_at=_now(), state=OutboxState.REJECTED,
+                         error_code=code, error_message=message))
+    session.flush()
+    return True
 
 
 def retry_problem(session: Session, *, op_id: uuid.UUID) -> None:

@@ -34,6 +34,7 @@ DEFAULT_LOG_LIMIT = 500
 PAIRING_CODE_HOURS = 24  # a pairing code expires after this long unless the admin says otherwise
 MAX_TEXT = 20_000  # characters in one text field (a circular's body)
 MAX_LIST = 10_000  # items in one list field (household ids of a circular)
+MAX_AGENDA_ITEMS = 100  # agenda items of one general meeting on the relay
 
 
 class Scope(enum.StrEnum):
@@ -54,6 +55,8 @@ class OpKind(enum.StrEnum):
     CIRCULAR_RETRACT = "circular.retract"
     DISASTER_SET = "disaster.set"
     ANSWER_RECORD = "answer.record"
+    MEETING_PUBLISH = "meeting.publish"
+    MEETING_RETRACT = "meeting.retract"
 
 
 class LogKind(enum.StrEnum):
@@ -62,6 +65,7 @@ class LogKind(enum.StrEnum):
     ANSWER = "answer"
     READ = "read"
     SAFETY = "safety"
+    MEETING_ANSWER = "meeting_answer"  # a household's online form for a general meeting
 
 
 class SafetyStatus(enum.StrEnum):
@@ -324,6 +328,16 @@ def _is_answer(value: Any) -> bool:
     return isinstance(value, str | int | float | bool) or value is None
 
 
+def _is_agenda_item(value: Any) -> bool:
+    return (isinstance(value, dict) and set(value) == {"item_id", "title"}
+            and _is_uuid(value["item_id"]) and _is_text(value["title"]))
+
+
+def _is_agenda(value: Any) -> bool:
+    return (isinstance(value, list) and len(value) <= MAX_AGENDA_ITEMS
+            and all(_is_agenda_item(item) for item in value))
+
+
 def _is_bool(value: Any) -> bool:
     return isinstance(value, bool)
 
@@ -355,6 +369,14 @@ OP_FIELDS: dict[str, dict[str, _Check]] = {
         "circular_id": _is_uuid, "household_id": _is_uuid, "answers": _list_of(_is_answer),
         "channel": lambda v: v in CHANNELS,
     },
+    # A general meeting's agenda for the resident page: no voter names, only the households
+    # that vote (residents answer per household; the office maps it onto its voter list).
+    OpKind.MEETING_PUBLISH: {
+        "meeting_id": _is_uuid, "title": _is_text, "body": _is_text, "held_on": _is_date,
+        "deadline": _optional(_is_date), "online_forms": _is_bool, "items": _is_agenda,
+        "household_ids": _list_of(_is_uuid),
+    },
+    OpKind.MEETING_RETRACT: {"meeting_id": _is_uuid},
 }
 
 

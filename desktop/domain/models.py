@@ -360,6 +360,9 @@ class Meeting(SQLModel, table=True):
     chair_key: str | None = None  # the voter chairing (議長), a key of its voter list
     forms_printed_at: datetime | None = None  # the first printing of the forms
     created_at: datetime = Field(default_factory=_now)
+    # Residents may send attendance, proxy and written vote on the relay's page (issue 6);
+    # the server default gives meetings made before this column their paper-only past.
+    online_forms: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
 
 
 class MeetingItem(SQLModel, table=True):

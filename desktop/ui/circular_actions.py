@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from desktop.ui.circular_editor import CircularEditor, OpenFile
     from desktop.ui.main_window import MainWindow
     from desktop.ui.print_dialog import CircularPrintDialog, RosterPrintDialog
+    from desktop.ui.read_status import ReadStatusDialog
     from desktop.ui.reply_entry import ReplyEntry
 
 
@@ -37,6 +38,7 @@ class CircularActions(WindowActions):
         self.editor_dialog: CircularEditor | None = None
         self.print_dialog: CircularPrintDialog | RosterPrintDialog | None = None
         self.reply_entry: ReplyEntry | None = None
+        self.read_status: ReadStatusDialog | None = None
         self.job_folder: Path | None = None  # where PDFs are made (tests point it elsewhere)
         self.open_file: OpenFile | None = None  # the editor's file picker (tests drive it)
         panel = self.panel
@@ -47,6 +49,7 @@ class CircularActions(WindowActions):
         panel.send_requested.connect(self.send_circular)
         panel.print_requested.connect(self.print_circular)
         panel.replies_requested.connect(self.enter_replies)
+        panel.read_status_requested.connect(self.show_read_status)
 
     def refresh(self, select: uuid.UUID | None = None) -> None:
         """Read the list of circulars again."""
@@ -236,3 +239,19 @@ class CircularActions(WindowActions):
         entry.finished.connect(lambda _result: self.refresh(select=circular_id))
         entry.open()
         return entry
+
+    def show_read_status(self, circular_id: uuid.UUID) -> ReadStatusDialog | None:
+        """Who has read a sent circular on the app, with re-sending to the rest."""
+        from desktop.ui.read_status import ReadStatusDialog
+
+        try:
+            dialog = ReadStatusDialog(self.window, self.file, circular_id=circular_id)
+        except KairanError as error:
+            messages.warn(self.window, error.message)
+            return None
+        if self.read_status is not None and not self.read_status.isVisible():
+            self.read_status.deleteLater()
+        self.read_status = dialog
+        dialog.resent.connect(lambda _count: self.window.sync_actions.local_change())
+        dialog.open()
+        return dialog

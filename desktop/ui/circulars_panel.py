@@ -120,6 +120,7 @@ class CircularsPanel(QWidget):
     send_requested = Signal(object)
     print_requested = Signal(object)
     replies_requested = Signal(object)
+    read_status_requested = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -148,19 +149,21 @@ class CircularsPanel(QWidget):
         self.send_button = QPushButton(_("&Send…"))
         self.print_button = QPushButton(_("&Print…"))
         self.replies_button = QPushButton(_("Enter repl&ies…"))
+        self.read_button = QPushButton(_("Read on the &app…"))
         self.new_button.clicked.connect(self.new_requested.emit)
         for button, signal in ((self.copy_button, self.copy_requested),
                                (self.edit_button, self.edit_requested),
                                (self.delete_button, self.delete_requested),
                                (self.send_button, self.send_requested),
                                (self.print_button, self.print_requested),
-                               (self.replies_button, self.replies_requested)):
+                               (self.replies_button, self.replies_requested),
+                               (self.read_button, self.read_status_requested)):
             button.clicked.connect(lambda _checked=False, s=signal: self._emit_current(s))
 
         buttons = QHBoxLayout()
         for button in (self.new_button, self.copy_button, self.edit_button,
                        self.delete_button, self.send_button, self.print_button,
-                       self.replies_button):
+                       self.replies_button, self.read_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
         layout = QVBoxLayout(self)
@@ -222,3 +225,4 @@ class CircularsPanel(QWidget):
         self.send_button.setEnabled(draft)
         self.print_button.setEnabled(chosen)
         self.replies_button.setEnabled(chosen and not draft and asks)
+        self.read_button.setEnabled(chosen and not draft)

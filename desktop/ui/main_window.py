@@ -32,6 +32,7 @@ from desktop.ui.file_actions import FileActions
 from desktop.ui.group_actions import GroupActions
 from desktop.ui.group_tree import GroupTree
 from desktop.ui.household_actions import HouseholdActions
+from desktop.ui.invitation_actions import InvitationActions
 from desktop.ui.meeting_actions import MeetingActions
 from desktop.ui.meetings_panel import MeetingsPanel
 from desktop.ui.role_actions import RoleActions
@@ -256,11 +257,14 @@ class MainWindow(QMainWindow):
     def _sync_menu(self, bar: QMenuBar) -> None:
         sync_menu = bar.addMenu(_("&Sync"))
         sync = self.sync_actions
+        self.invitation_actions = InvitationActions(self)  # its only entry is in this menu
         self._action(sync_menu, _("Sync &now"), sync.sync_now, "F5")
         self._action(sync_menu, _("Sync &problems…"), sync.show_problems, "Ctrl+Alt+S")
         sync_menu.addSeparator()
         self._action(sync_menu, _("Disaster &mode on/off…"), self.safety_actions.switch,
                      "Ctrl+Alt+E")
+        self._action(sync_menu, _("&Invite residents…"), self.invitation_actions.invite,
+                     "Ctrl+Alt+I")
         sync_menu.addSeparator()
         self._action(sync_menu, _("&Connect to the relay…"), sync.connect_relay, "Ctrl+Alt+C")
         self._action(sync_menu, _("&Disconnect from the relay…"), sync.disconnect_relay,

@@ -23,6 +23,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -210,6 +211,12 @@ class MeetingEditor(QDialog):
                               "chair (議長一任). It may be left empty until the day."))
         chair_hint.setWordWrap(True)
         chair.addWidget(chair_hint)
+        self.online_forms = QCheckBox(_("Residents may send their forms &online"))
+        self.online_forms.setChecked(data.online_forms)
+        self.online_forms.setToolTip(_(
+            "When the forms are printed, the meeting goes to the resident page (if this file "
+            "is paired with a relay): households send attendance, proxy or written vote "
+            "there, and the office pulls them in as entries."))
         self.rules_button = QPushButton(_("Rules of this &meeting…"))
         self.rules_button.setEnabled(self.record is not None)
         self.rules_button.clicked.connect(self.edit_rules)
@@ -222,6 +229,7 @@ class MeetingEditor(QDialog):
         form.addRow(_("&Place"), self.place)
         form.addRow(_buddy(_("&Record date (基準日)"), self.record_date), record)
         form.addRow(_buddy(_("&Chair (議長)"), self.chair), chair)
+        form.addRow("", self.online_forms)
         form.addRow("", self.rules_button)
         self.show_chair()
         return form
@@ -505,7 +513,8 @@ class MeetingEditor(QDialog):
         return MeetingData(title=self.title.text(),
                            held_on=self._date(self.held_on, "held_on"),
                            place=self.place.text(),
-                           record_date=self._date(self.record_date, "record_date"))
+                           record_date=self._date(self.record_date, "record_date"),
+                           online_forms=self.online_forms.isChecked())
 
     def _snapshot(self) -> object:
         try:
@@ -583,7 +592,7 @@ class MeetingEditor(QDialog):
         widgets: dict[str, QWidget] = {
             "title": self.title, "held_on": self.held_on, "place": self.place,
             "record_date": self.record_date, "items": self.items, "chair": self.chair,
-            "entry": self.chair, "majority": self.preset,
+            "entry": self.chair, "majority": self.preset, "online_forms": self.online_forms,
         }
         widget = widgets.get(name)
         if widget is None:

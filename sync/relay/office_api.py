@@ -14,7 +14,7 @@ import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
@@ -28,6 +28,7 @@ from desktop.i18n import _
 from sync.protocol import (
     DEFAULT_LOG_LIMIT,
     LOG_PATH,
+    MAX_AGENDA_ITEMS,
     MAX_LOG_LIMIT,
     MAX_OPS_PER_REQUEST,
     OPENAPI_PATH,
@@ -152,6 +153,7 @@ class _Batch:
     recipients: dict[str, list[str]] = field(default_factory=dict)
     disaster: dict[str, Any] | None = None
     purged: set[str] = field(default_factory=set)
+    meetings: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (kind, body)
     log_rows: list[dict[str, Any]] = field(default_factory=list)
     applied_rows: list[dict[str, Any]] = field(default_factory=list)
 
@@ -183,9 +185,15 @@ class _Batch:
             (self.sql.invitation_upsert, list(self.invitation_rows.values())),
             (self.sql.recipients_insert, recipient_rows),
             (self.sql.disaster_update, [self.disaster] if self.disaster else []),
-            (self.sql.log_insert, self.log_rows),
-            (self.sql.applied_insert, self.applied_rows),
         ):
+            if rows:
+                connection.execute(statement, rows)
+        # Meetings are few and write a row per voter household: their handlers (R3's, in the
+        # residents' module) run one by one in op order, once the households they list exist.
+        for kind, body in self.meetings:
+            _meeting_handlers()[kind](connection, self.association_id, body, self.at)
+        for statement, rows in ((self.sql.log_insert, self.log_rows),
+                                (self.sql.applied_insert, self.applied_rows)):
             if rows:
                 connection.execute(statement, rows)
 
@@ -275,6 +283,21 @@ def _answer_record(_batch: _Batch, body: dict[str, Any]) -> str:
     return str(body["household_id"])
 
 
+def _meeting_op(batch: _Batch, body: dict[str, Any], *, kind: str) -> None:
+    """``meeting.publish`` / ``meeting.retract``: planned here, written by the residents'
+    module at the end of the batch (see :meth:`_Batch.run`)."""
+    batch.meetings.append((kind, body))
+
+
+@cache
+def _meeting_handlers() -> Mapping[str, Callable[[Connection, str, Mapping[str, Any], datetime],
+                                                 None]]:
+    # Imported late: the residents' module brings its templates and is optional for the app.
+    from sync.relay.residents import MEETING_HANDLERS
+
+    return MEETING_HANDLERS
+
+
 HANDLERS: dict[str, _Handler] = {
     OpKind.HOUSEHOLD_UPSERT: _household_upsert,
     OpKind.HOUSEHOLD_PURGE: _household_purge,
@@ -284,10 +307,12 @@ HANDLERS: dict[str, _Handler] = {
     OpKind.CIRCULAR_RETRACT: _circular_retract,
     OpKind.DISASTER_SET: _disaster_set,
     OpKind.ANSWER_RECORD: _answer_record,
+    OpKind.MEETING_PUBLISH: partial(_meeting_op, kind=OpKind.MEETING_PUBLISH),
+    OpKind.MEETING_RETRACT: partial(_meeting_op, kind=OpKind.MEETING_RETRACT),
 }
 
 # Ids in bodies are stored in one form (lower case), whatever case the office sent.
-_ID_FIELDS = ("household_id", "circular_id", "group_id")
+_ID_FIELDS = ("household_id", "circular_id", "group_id", "meeting_id")
 
 
 def _canonical_body(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -298,6 +323,9 @@ def _canonical_body(body: Mapping[str, Any]) -> dict[str, Any]:
             canonical[name] = value.lower()
     if isinstance(canonical.get("household_ids"), list):
         canonical["household_ids"] = [h.lower() for h in canonical["household_ids"]]
+    if isinstance(canonical.get("items"), list):  # a meeting's agenda
+        canonical["items"] = [{**item, "item_id": item["item_id"].lower()}
+                              for item in canonical["items"]]
     return canonical
 
 
@@ -647,6 +675,16 @@ def openapi_document() -> dict[str, Any]:
             "channel": {"type": "string",
                         "enum": ["paper", "app", "email", "phone", "in_person"]},
         },
+        OpKind.MEETING_PUBLISH: {
+            "meeting_id": _ID_SCHEMA, "title": _TEXT, "body": _TEXT, "held_on": date,
+            "deadline": {**date, "nullable": True}, "online_forms": {"type": "boolean"},
+            "items": {"type": "array", "maxItems": MAX_AGENDA_ITEMS, "items": {
+                "type": "object", "required": ["item_id", "title"],
+                "properties": {"item_id": _ID_SCHEMA, "title": _TEXT},
+                "additionalProperties": False}},
+            "household_ids": {"type": "array", "items": _ID_SCHEMA},
+        },
+        OpKind.MEETING_RETRACT: {"meeting_id": _ID_SCHEMA},
     }
     bearer: list[dict[str, list[str]]] = [{"bearer": []}]
     return {

@@ -54,7 +54,8 @@ from starlette.routing import BaseRoute, Route
 
 from desktop.domain.ids import uuid7
 from desktop.domain.wareki import format_wareki
-from sync.protocol import LogKind, SafetyStatus, Scope, hash_secret
+from sync.protocol import MAX_AGENDA_ITEMS as PROTOCOL_MAX_AGENDA_ITEMS
+from sync.protocol import OP_FIELDS, LogKind, OpKind, SafetyStatus, Scope, hash_secret
 from sync.relay import resident_tables as rt
 from sync.relay import tables
 from sync.relay.auth import canonical_pairing_code, issue_token
@@ -77,7 +78,7 @@ MAX_NOTE: Final = 500  # characters of a safety note
 MAX_TEXT_ANSWER: Final = 500  # characters of a free-text survey answer
 MAX_PROXY_NAME: Final = 100
 MAX_LABEL: Final = 200  # characters of the browser description kept with a session
-MAX_AGENDA_ITEMS: Final = 100
+MAX_AGENDA_ITEMS: Final = PROTOCOL_MAX_AGENDA_ITEMS  # agenda items a meeting may list
 JOIN_FAILURES: Final = 10  # wrong codes per client address …
 JOIN_WINDOW_SECONDS: Final = 600.0  # … within this many seconds, then a pause
 MAX_BATCH: Final = 256  # requests committed together by the group writer
@@ -85,9 +86,9 @@ POST_BURST: Final = 20  # forms one phone may send at once …
 POST_PER_SECOND: Final = 0.2  # … and then one per 5 s (answers, not a flood of log items)
 JST: Final = timezone(timedelta(hours=9), "JST")  # no daylight saving in Japan
 
-LOG_MEETING_ANSWER: Final = "meeting_answer"
-OP_MEETING_PUBLISH: Final = "meeting.publish"
-OP_MEETING_RETRACT: Final = "meeting.retract"
+LOG_MEETING_ANSWER: Final = LogKind.MEETING_ANSWER
+OP_MEETING_PUBLISH: Final = OpKind.MEETING_PUBLISH
+OP_MEETING_RETRACT: Final = OpKind.MEETING_RETRACT
 ATTENDANCE_CHOICES: Final = ("出席", "欠席")  # as the desktop stores an attendance answer
 MEETING_FORMS: Final = ("attend", "absent", "proxy", "written")
 VOTES: Final = ("for", "against", "abstain")
@@ -864,41 +865,10 @@ def end_session(connection: Connection, token: str) -> None:
 # ---------------------------------------------------------------- meetings published by the office
 
 
-def _is_uuid(value: Any) -> bool:
-    try:
-        uuid.UUID(value)
-    except (TypeError, ValueError, AttributeError):
-        return False
-    return isinstance(value, str)
-
-
-def _is_text(value: Any) -> bool:
-    return isinstance(value, str) and len(value) <= 20_000
-
-
-def _is_date(value: Any) -> bool:
-    return isinstance(value, str) and _day(value) is not None
-
-
-def _is_item(value: Any) -> bool:
-    return (isinstance(value, dict) and set(value) == {"item_id", "title"}
-            and _is_uuid(value["item_id"]) and _is_text(value["title"]))
-
-
 MEETING_OP_FIELDS: Final[dict[str, dict[str, Callable[[Any], bool]]]] = {
-    OP_MEETING_PUBLISH: {
-        "meeting_id": _is_uuid, "title": _is_text, "body": _is_text, "held_on": _is_date,
-        "deadline": lambda v: v is None or _is_date(v),
-        "online_forms": lambda v: isinstance(v, bool),
-        "items": lambda v: (isinstance(v, list) and len(v) <= MAX_AGENDA_ITEMS
-                            and all(_is_item(i) for i in v)),
-        "household_ids": lambda v: (isinstance(v, list) and len(v) <= 10_000
-                                    and all(_is_uuid(h) for h in v)),
-    },
-    OP_MEETING_RETRACT: {"meeting_id": _is_uuid},
-}
-"""Every field of the meeting ops' bodies with its check (all required), as
-``sync.protocol.OP_FIELDS`` has them for the other ops."""
+    kind: OP_FIELDS[kind] for kind in (OpKind.MEETING_PUBLISH, OpKind.MEETING_RETRACT)}
+"""Every field of the meeting ops' bodies with its check (all required): the entries of
+``sync.protocol.OP_FIELDS``, which the office API checks every op against."""
 
 
 def apply_meeting_publish(connection: Connection, association_id: str,
@@ -940,8 +910,8 @@ MEETING_HANDLERS: Final[dict[str, Callable[[Connection, str, Mapping[str, Any], 
     OP_MEETING_RETRACT: apply_meeting_retract,
 }
 """The meeting ops' handlers: ``handler(connection, association_id, body, at)`` inside the
-office API's write transaction, after the batch's households are written (publish lists only
-the households the relay holds)."""
+office API's write transaction, in op order after the batch's households and circulars are
+written and before its log (publish lists only the households the relay holds)."""
 
 
 # ---------------------------------------------------------------- HTTP

@@ -27,7 +27,8 @@ def test_a_valid_op_passes_and_every_kind_is_known() -> None:
     check_op(Op(id=str(uuid.uuid4()), kind="household.upsert", body=_household()))
     assert set(OP_FIELDS) == {
         "household.upsert", "household.purge", "invitation.issue", "invitation.revoke",
-        "circular.publish", "circular.retract", "disaster.set", "answer.record"}
+        "circular.publish", "circular.retract", "disaster.set", "answer.record",
+        "meeting.publish", "meeting.retract"}
 
 
 @pytest.mark.parametrize(("change", "code", "words"), [

@@ -66,7 +66,7 @@ def _first_revision_file(path: Path, revision: str = "0001") -> Path:
 
 
 def test_revisions_are_known() -> None:
-    assert migrate.head_revision() == "0006"
+    assert migrate.head_revision() == "0007"
     assert migrate.is_known_revision("0001")
     assert not migrate.is_known_revision("9999")
 
@@ -224,7 +224,7 @@ def test_upgrade_from_0005_keeps_the_replies_and_adds_the_outbox_and_safety_tabl
         opened.close()
     assert (group.answered, group.needs_contact, group.unanswered) == (1, 0, ())
     assert [reply.answers for reply in status.answered] == [("出席",)]
-    assert _revision(path) == migrate.head_revision() == "0006"
+    assert _revision(path) == migrate.head_revision() == "0007"
     assert _revision(backup.path) == "0005"
 
 

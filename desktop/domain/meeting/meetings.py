@@ -52,6 +52,7 @@ from desktop.domain.models import (
 )
 from desktop.domain.wareki import format_dual
 from desktop.i18n import _
+from sync import outbox
 
 __all__ = [
     "MAX_ITEMS",
@@ -108,6 +109,7 @@ class MeetingData:
     held_on: date
     place: str
     record_date: date  # 基準日: the voter list is the roster of this day
+    online_forms: bool = False  # residents may send their forms on the relay's page
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,7 +205,7 @@ def clean_meeting(data: MeetingData) -> MeetingData:
             .format(record=format_dual(data.record_date), held=format_dual(data.held_on)),
             field="record_date")
     return MeetingData(title=title, held_on=data.held_on, place=place,
-                       record_date=data.record_date)
+                       record_date=data.record_date, online_forms=bool(data.online_forms))
 
 
 def clean_item(number: int, item: ItemData) -> ItemData:
@@ -370,7 +372,8 @@ def create_meeting(session: Session, *, data: MeetingData, items: Sequence[ItemD
     _check_item_count(len(cleaned))
     rules = get_rules(session)
     meeting = Meeting(id=uuid7(), title=data.title, held_on=data.held_on, place=data.place,
-                      record_date=data.record_date, rules=_rules_json(rules))
+                      record_date=data.record_date, rules=_rules_json(rules),
+                      online_forms=data.online_forms)
     session.add(meeting)
     session.flush()
     for position, item in enumerate(cleaned):
@@ -394,9 +397,12 @@ def update_meeting(session: Session, *, meeting_id: uuid.UUID, data: MeetingData
     meeting.held_on = data.held_on
     meeting.place = data.place
     meeting.record_date = data.record_date
+    was_online, meeting.online_forms = meeting.online_forms, data.online_forms
     session.flush()
     if new_date:
         _snapshot(session, meeting, meeting_rules(meeting).voting_unit)
+    if was_online or meeting.online_forms:
+        _republish(session, meeting)
 
 
 def set_rules(session: Session, *, meeting_id: uuid.UUID, rules: Rules) -> None:
@@ -433,6 +439,8 @@ def add_item(session: Session, *, meeting_id: uuid.UUID, item: ItemData) -> int:
                             title=cleaned.title, majority=_majority_json(cleaned.majority),
                             added_after_forms=late))
     session.flush()
+    if meeting.online_forms:
+        _republish(session, meeting)
     return count
 
 
@@ -448,12 +456,15 @@ def _item(session: Session, meeting_id: uuid.UUID, index: int) -> MeetingItem:
 
 def update_item(session: Session, *, meeting_id: uuid.UUID, index: int, item: ItemData) -> None:
     """Change an item's title or majority (the tally is counted again)."""
-    _meeting(session, meeting_id)
+    meeting = _meeting(session, meeting_id)
     stored = _item(session, meeting_id, index)
     cleaned = clean_item(index + 1, item)
+    retitled = stored.title != cleaned.title
     stored.title = cleaned.title
     stored.majority = _majority_json(cleaned.majority)
     session.flush()
+    if retitled and meeting.online_forms:
+        _republish(session, meeting)
 
 
 def remove_item(session: Session, *, meeting_id: uuid.UUID, index: int) -> None:
@@ -493,6 +504,8 @@ def delete_meeting(session: Session, *, meeting_id: uuid.UUID) -> None:
         raise ConflictError(
             _("「{title}」 cannot be deleted: the show of hands is recorded for it.").format(
                 title=meeting.title))
+    if meeting.forms_printed_at is not None and meeting.online_forms:
+        outbox.meeting_retracted(session, meeting_id=meeting_id)
     for table in (MeetingVoter, MeetingItem):
         session.execute(delete(table).where(col(table.meeting_id) == meeting_id))
     session.delete(meeting)
@@ -508,6 +521,15 @@ def mark_forms_printed(session: Session, *, meeting_id: uuid.UUID, at: datetime)
     if meeting.forms_printed_at is None:
         meeting.forms_printed_at = at
         session.flush()
+    if meeting.online_forms:
+        outbox.meeting_published(session, meeting_id=meeting_id)
+
+
+def _republish(session: Session, meeting: Meeting) -> None:
+    """After a change the resident page shows (title, day, agenda, the online flag): send
+    the meeting again once its forms are out; before that nothing is on the relay."""
+    if meeting.forms_printed_at is not None:
+        outbox.meeting_published(session, meeting_id=meeting.id)
 
 
 def set_chair(session: Session, *, meeting_id: uuid.UUID, voter_key: str | None) -> None:
@@ -528,7 +550,8 @@ def set_chair(session: Session, *, meeting_id: uuid.UUID, voter_key: str | None)
 def get_meeting(session: Session, *, meeting_id: uuid.UUID) -> MeetingRecord:
     """A meeting with its rules, agenda, and how many voters and entries it has."""
     meeting = _meeting(session, meeting_id)
-    data = MeetingData(meeting.title, meeting.held_on, meeting.place, meeting.record_date)
+    data = MeetingData(meeting.title, meeting.held_on, meeting.place, meeting.record_date,
+                       meeting.online_forms)
     return MeetingRecord(
         id=meeting.id, data=data, rules=meeting_rules(meeting),
         items=item_records(session, meeting_id),
