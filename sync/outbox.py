@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
+from desktop.domain.errors import ValidationError
 from desktop.domain.ids import uuid7
 from desktop.domain.models import (
     Circular,
@@ -351,6 +352,10 @@ def retry_problem(session: Session, *, op_id: uuid.UUID) -> None:
     op = session.get(OutboxOp, op_id)
     if op is None or op.state != OutboxState.REJECTED:
         return
+    if op.kind not in set(OpKind):  # set aside from the relay (set_aside): nothing to send
+        raise ValidationError(_(
+            "This came from the relay and could not be entered here, so it cannot be sent "
+            "again. Enter it by hand if it is still needed, then choose “Give up”."))
     session.execute(update(OutboxOp).where(col(OutboxOp.id) == op_id).values(
         id=uuid7(), position=_next_position(session), state=OutboxState.PENDING, attempts=0,
         next_attempt_at=None, error_code="", error_message=""))

@@ -26,12 +26,13 @@ from PySide6.QtWidgets import (
 )
 from sqlmodel import Session
 
+from desktop.domain.errors import KairanError
 from desktop.domain.models import Circular, Household
 from desktop.i18n import N_, _
 from desktop.store.association_file import AssociationFile
 from desktop.ui import messages
 from sync import outbox
-from sync.protocol import OpKind
+from sync.protocol import LogKind, OpKind
 
 _ID = Qt.ItemDataRole.UserRole
 
@@ -75,6 +76,7 @@ _WHAT: dict[str, str] = {
     OpKind.ANSWER_RECORD: N_("Answer of {who} to 「{title}」"),
     OpKind.INVITATION_ISSUE: N_("Invitation of household {who}"),
     OpKind.INVITATION_REVOKE: N_("Invitation of household {who}"),
+    LogKind.MEETING_ANSWER: N_("Online meeting form of household {who}"),
 }
 
 
@@ -163,9 +165,12 @@ class SyncProblemsDialog(QDialog):
         chosen = self._selected()
         if not chosen:
             return
-        with self.file.write() as session:
-            for op_id in chosen:
-                outbox.retry_problem(session, op_id=op_id)
+        try:
+            with self.file.write() as session:
+                for op_id in chosen:
+                    outbox.retry_problem(session, op_id=op_id)
+        except KairanError as problem:
+            messages.warn(self, problem.message)
         self.refresh()
         self.changed.emit()
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
+from desktop.domain.errors import ValidationError
 from desktop.domain.households import HouseholdData, create_household
 from desktop.domain.meeting import EntryKind, Rules, Source, Status, Vote, VotingUnit
 from desktop.domain.meeting.entries import meeting_tally, voter_entries
@@ -229,6 +230,9 @@ def test_forms_that_cannot_be_entered_become_sync_problems(
         assert "0200" in problems[0].error_message and "voter list" in problems[0].error_message
         assert [op.kind for op in outbox.pending(session, limit=10)] == [
             OpKind.HOUSEHOLD_UPSERT]  # the new household; the problems are never sent
+        with pytest.raises(ValidationError, match="came from the relay"):
+            outbox.retry_problem(session, op_id=problems[0].id)  # nothing it could send
+        assert len(outbox.problems(session)) == 2
 
         # One vote per member: a household's form cannot say whose vote it is.
         save_rules(session, rules=Rules(voting_unit=VotingUnit.MEMBER))
