@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -53,3 +54,14 @@ def test_qt_free_layers_do_not_import_qt() -> None:
         "reports",
     ):
         assert module in imported
+
+
+def test_the_window_starts_without_the_printing_libraries() -> None:
+    """reportlab, pypdf and PDFium cost a third of a second: they load when first used."""
+    code = ("import json, sys, desktop.ui.main_window; print(json.dumps(sorted(m for m in "
+            "sys.modules if m.split('.')[0] in ('reportlab', 'pypdf', 'pypdfium2'))))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120, check=False, env={**os.environ,
+                                                           "QT_QPA_PLATFORM": "offscreen"})
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[-1]) == []

@@ -55,7 +55,7 @@ class CircularActions(WindowActions):
         """Read the list of circulars again."""
         with self.file.read() as session:
             rows = circulars.list_circulars(session)
-        self.panel.set_circulars(rows, select)
+        self.panel.set_rows(rows, select)
 
     def _show_panel(self) -> None:
         if self.window.tabs.currentWidget() is not self.panel:

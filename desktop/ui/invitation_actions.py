@@ -33,15 +33,14 @@ from desktop.domain.invitations import (
 )
 from desktop.i18n import _
 from desktop.ui import messages
-from desktop.ui.pdf_preview import PdfPreview
-from desktop.ui.print_dialog import Progress, file_name, render_to_preview
 from desktop.ui.tasks import Task, TaskCancelled
 from desktop.ui.window_actions import WindowActions
-from reports.pdf.invitation_pdf import render_invitations
 from sync import outbox
 
 if TYPE_CHECKING:
     from desktop.ui.main_window import MainWindow
+    from desktop.ui.pdf_preview import PdfPreview
+    from desktop.ui.print_dialog import Progress
 
 __all__ = ["InvitationActions", "InvitationDialog"]
 
@@ -140,6 +139,10 @@ class InvitationActions(WindowActions):
         return batch
 
     def _preview(self, batch: InvitationBatch) -> None:
+        # Imported when first used: reportlab and PDFium would cost the window's start-up.
+        from desktop.ui.print_dialog import file_name, render_to_preview
+        from reports.pdf.invitation_pdf import render_invitations
+
         today = self.window.today()
 
         def render(path: Path, progress: Progress) -> int:

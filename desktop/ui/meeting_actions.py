@@ -66,7 +66,7 @@ class MeetingActions(WindowActions):
         """Read the list of meetings again."""
         with self.file.read() as session:
             rows = meetings.list_meetings(session)
-        self.panel.set_meetings(rows, select)
+        self.panel.set_rows(rows, select)
 
     def _show_panel(self) -> None:
         if self.window.tabs.currentWidget() is not self.panel:

@@ -43,19 +43,14 @@ from desktop.domain.replies import channel_label
 from desktop.domain.safety import DisasterState, GroupSafety, HouseholdSafety, SafetyBoard
 from desktop.i18n import _
 from desktop.ui import messages
-from desktop.ui.print_dialog import Progress, file_name, render_to_preview
 from desktop.ui.tasks import Task, TaskCancelled
 from desktop.ui.window_actions import WindowActions
-from reports.pdf.unanswered_pdf import (
-    UnansweredGroup,
-    UnansweredHousehold,
-    UnansweredList,
-    render_unanswered,
-)
 
 if TYPE_CHECKING:
     from desktop.ui.main_window import MainWindow
     from desktop.ui.pdf_preview import PdfPreview
+    from desktop.ui.print_dialog import Progress
+    from reports.pdf.unanswered_pdf import UnansweredList
     from sync.engine import SyncStatus
 
 ENTRY_CHANNELS = (ReplyChannel.PHONE, ReplyChannel.IN_PERSON, ReplyChannel.PAPER)
@@ -390,6 +385,13 @@ class SafetyActions(WindowActions):
         return recorded
 
     def unanswered_document(self, *, printed_on: date) -> UnansweredList:
+        # Imported when first used: reportlab would cost the window's start-up.
+        from reports.pdf.unanswered_pdf import (
+            UnansweredGroup,
+            UnansweredHousehold,
+            UnansweredList,
+        )
+
         """The unanswered households of the board shown, per 班 (the 班 chosen, or all)."""
         with self.file.read() as session:
             association = get_association(session).name
@@ -410,6 +412,9 @@ class SafetyActions(WindowActions):
         """Make the unanswered list, one page per 班, and preview it for printing."""
         if self.printing:
             return
+        from desktop.ui.print_dialog import file_name, render_to_preview
+        from reports.pdf.unanswered_pdf import render_unanswered
+
         today = self.window.today()
         document = self.unanswered_document(printed_on=today)
 

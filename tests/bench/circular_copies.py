@@ -124,7 +124,8 @@ def floor_lines(circular: CircularPrint, *, large: bool,
                 with_slip: bool = True) -> list[list[tuple[Any, ...]]]:
     """Every text line of each page of one copy as laid out by ours: (x, y, text, font,
     size). Computed before the floor's clock starts: the floor does no layout."""
-    from reports.pdf.circular_pdf import _lay_out_circular, _Moved, _Text
+    from reports.pdf.circular_pdf import _lay_out_circular
+    from reports.pdf.drawing import Moved, Text
     from reports.pdf.page import PageLayout, Typography
 
     shape = _lay_out_circular(circular, layout=PageLayout(), typo=Typography(large=large),
@@ -133,9 +134,9 @@ def floor_lines(circular: CircularPrint, *, large: bool,
 
     def flatten(items: Sequence[Any], dx: float, dy: float, out: list[tuple[Any, ...]]) -> None:
         for item in items:
-            if isinstance(item, _Text):
+            if isinstance(item, Text):
                 out.append((dx + item.x, dy + item.y, item.text, item.font, item.size))
-            elif isinstance(item, _Moved):
+            elif isinstance(item, Moved):
                 flatten(item.items, dx + item.x, dy + item.y, out)
 
     for items in shape.pages:
