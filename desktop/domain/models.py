@@ -87,6 +87,9 @@ class Association(SQLModel, table=True):
     name: str
     fiscal_year_start_month: int = 4
     created_at: datetime = Field(default_factory=_now)
+    # Why the association keeps personal data (個人情報の利用目的): resident page and forms.
+    purpose_statement: str = ""
+    retention_months: int | None = None  # withdrawn households are purged after; None = kept
 
 
 class RosterGroup(SQLModel, table=True):
@@ -162,6 +165,7 @@ class Role(SQLModel, table=True):
     )
     max_holders: int | None = 1  # per association (or per 班 for group roles); None = any
     position: int = 0
+    required: bool = False  # the bylaws require it filled (a vacancy is warned about)
 
 
 class RoleAssignment(SQLModel, table=True):
@@ -558,3 +562,78 @@ class SafetyAnswer(SQLModel, table=True):
     channel: ReplyChannel = Field(sa_type=_stored_by_value(ReplyChannel))
     at: datetime = Field(index=True)
     entered_by: str = ""
+
+
+# ---------------------------------------------------------------- handover, profiles, audit
+
+
+class RoleConflict(SQLModel, table=True):
+    """Two roles one person should not hold in the same year (e.g. 会長 and 会計), stored
+    once per pair with ``role_id`` < ``other_role_id``."""
+
+    __tablename__ = "role_conflict"
+    __table_args__ = (CheckConstraint("role_id < other_role_id", name="ordered_pair"),)
+
+    role_id: uuid.UUID = Field(foreign_key="role.id", primary_key=True, ondelete="CASCADE")
+    other_role_id: uuid.UUID = Field(
+        foreign_key="role.id", primary_key=True, ondelete="CASCADE"
+    )
+
+
+class Handover(SQLModel, table=True):
+    """The annual officer handover (役員交代) into ``year``: done once per year."""
+
+    __tablename__ = "handover"
+
+    year: int = Field(primary_key=True)  # the new 年度
+    from_year: int
+    starts_on: date
+    ends_on: date
+    done_at: datetime = Field(default_factory=_now)
+    done_by: str = ""  # the officer profile's name
+
+
+class HandoverMemo(SQLModel, table=True):
+    """A note for the successor (引継ぎメモ), per role or for the whole office."""
+
+    __tablename__ = "handover_memo"
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    year: int = Field(index=True)  # the year whose successor reads it (the new 年度)
+    role_id: uuid.UUID | None = Field(default=None, foreign_key="role.id", ondelete="SET NULL")
+    text: str
+    written_by: str = ""
+    written_at: datetime = Field(default_factory=_now)
+
+
+class OfficerProfile(SQLModel, table=True):
+    """Whoever uses the PC says who they are; changes are recorded under this name."""
+
+    __tablename__ = "officer_profile"
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    name: str
+    pin_hash: str = ""  # scrypt of the optional PIN ("" = no PIN), "salt$hash" in hex
+    active: bool = True  # retired profiles stay, so old audit records keep their name
+    created_at: datetime = Field(default_factory=_now)
+
+
+class AuditRecord(SQLModel, table=True):
+    """One recorded change: append-only and hash-chained (``hash`` covers the record and the
+    previous record's hash), so an edited, deleted or reordered record is detected."""
+
+    __tablename__ = "audit_record"
+
+    seq: int = Field(primary_key=True)  # 1, 2, 3 … in the order the changes were made
+    at: datetime = Field(index=True)
+    actor: str = ""  # the profile's name at the time
+    profile_id: uuid.UUID | None = None  # no foreign key: the record outlives the profile
+    action: str  # insert / update / delete
+    entity: str  # the table: household, member, role_assignment, circular …
+    entity_id: str
+    household_id: uuid.UUID | None = Field(default=None, index=True)  # for the household view
+    summary: str = ""  # what the history list shows (e.g. 世帯 12 山田)
+    changes: dict[str, object] = Field(default_factory=dict,
+                                       sa_column=Column(JSON, nullable=False))  # field: [old, new]
+    prev_hash: str
+    hash: str

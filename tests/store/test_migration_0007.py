@@ -38,4 +38,4 @@ def test_a_0006_meeting_survives_and_takes_no_online_forms(tmp_path: Path) -> No
             assert [i.index for i in item_records(session, meeting_id)] == [0]
     finally:
         opened.close()
-    assert _revision(path) == migrate.head_revision() == "0007"
+    assert _revision(path) == migrate.head_revision()
