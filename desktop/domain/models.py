@@ -18,6 +18,7 @@ from sqlalchemy import (
     Index,
     LargeBinary,
     UniqueConstraint,
+    text,
 )
 from sqlmodel import Field, SQLModel
 
@@ -88,7 +89,7 @@ class Association(SQLModel, table=True):
     fiscal_year_start_month: int = 4
     created_at: datetime = Field(default_factory=_now)
     # Why the association keeps personal data (個人情報の利用目的): resident page and forms.
-    purpose_statement: str = ""
+    purpose_statement: str = Field(default="", sa_column_kwargs={"server_default": text("''")})
     retention_months: int | None = None  # withdrawn households are purged after; None = kept
 
 
@@ -165,7 +166,8 @@ class Role(SQLModel, table=True):
     )
     max_holders: int | None = 1  # per association (or per 班 for group roles); None = any
     position: int = 0
-    required: bool = False  # the bylaws require it filled (a vacancy is warned about)
+    # The bylaws require it filled: a vacancy is warned about at the handover.
+    required: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
 
 
 class RoleAssignment(SQLModel, table=True):

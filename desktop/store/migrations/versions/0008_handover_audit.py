@@ -36,7 +36,7 @@ def upgrade() -> None:
     # Plain ADD COLUMNs with defaults (no table copy): existing rows keep working.
     op.add_column("association", sa.Column("purpose_statement",
                                            sqlmodel.sql.sqltypes.AutoString(),
-                                           nullable=False, server_default=""))
+                                           nullable=False, server_default=sa.text("''")))
     op.add_column("association", sa.Column("retention_months", sa.Integer(), nullable=True))
     op.add_column("role", sa.Column("required", sa.Boolean(), nullable=False,
                                     server_default="0"))
