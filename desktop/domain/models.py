@@ -637,5 +637,9 @@ class AuditRecord(SQLModel, table=True):
     summary: str = ""  # what the history list shows (e.g. 世帯 12 山田)
     changes: dict[str, object] = Field(default_factory=dict,
                                        sa_column=Column(JSON, nullable=False))  # field: [old, new]
+    # The chain covers the digest of ``changes``, not the values themselves, so the purge of a
+    # withdrawn household can blank its personal values (``redacted_at``) without breaking it.
+    changes_digest: str
+    redacted_at: datetime | None = None
     prev_hash: str
     hash: str

@@ -94,6 +94,8 @@ def upgrade() -> None:
         sa.Column("household_id", sa.Uuid(), nullable=True),
         _text("summary"),
         sa.Column("changes", sa.JSON(), nullable=False),
+        _text("changes_digest"),
+        _moment("redacted_at", nullable=True),
         _text("prev_hash"),
         _text("hash"),
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_audit_record")),
