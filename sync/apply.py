@@ -4,9 +4,9 @@ What residents did comes back as ``answer`` (into the same ``reply`` table as th
 answers, channel APP), ``read`` (read markers), ``safety`` (safety answers) and
 ``meeting_answer`` (a general meeting's online form, entered as a meeting entry with source
 RELAY; one that cannot be entered here is listed among the sync problems). Operations
-of the association's office PCs come back too, this PC's own among them: ``answer.record``
-and ``disaster.set`` are taken over; households, circulars and invitations are ignored, since
-this file is their source.
+of the association's office PCs come back too, this PC's own among them: ``answer.record``,
+``safety.record`` and ``disaster.set`` are taken over; households, circulars, invitations and
+the association's profile are ignored, since this file is their source.
 
 Applying is idempotent (a page may be applied again after a crash or an epoch change) and
 follows the log's order, with one exception: while a change made here still waits in the
@@ -187,10 +187,11 @@ class _Page:
         return follow_relay_disaster_mode(self.session, on=bool(body["on"]),
                                           message=str(body.get("message", "")), at=at)
 
-    def safety(self, items: Sequence[tuple[Mapping[str, Any], datetime]]) -> int:
-        """Insert the safety answers not here yet, in one statement."""
+    def safety(self, items: Sequence[tuple[Mapping[str, Any], datetime, ReplyChannel]]) -> int:
+        """Insert the safety answers not here yet (residents' from the page, and those other
+        office PCs' officers gathered by phone or at the door), in one statement."""
         rows: dict[uuid.UUID, dict[str, Any]] = {}
-        for body, at in items:
+        for body, at, channel in items:
             answer_id, household_id = _uuid(body.get("answer_id")), _uuid(
                 body.get("household_id"))
             try:
@@ -202,7 +203,7 @@ class _Page:
             rows[answer_id] = {
                 "id": answer_id, "household_id": household_id, "status": status,
                 "note": str(body.get("note") or ""), "needs_help": body.get("needs_help") is True,
-                "channel": ReplyChannel.APP, "at": _time(body.get("at"), at), "entered_by": "",
+                "channel": channel, "at": _time(body.get("at"), at), "entered_by": "",
             }
         known = _existing(self.session, rows, col(SafetyAnswer.id))
         new = [row for answer_id, row in rows.items() if answer_id not in known]
@@ -211,28 +212,35 @@ class _Page:
         return len(new)
 
 
+def _channel(body: Mapping[str, Any], default: ReplyChannel) -> ReplyChannel:
+    try:
+        return ReplyChannel(str(body.get("channel")))
+    except ValueError:
+        return default
+
+
 def apply_items(session: Session, items: Sequence[LogItem]) -> Applied:
     """Apply one page of log items in the caller's transaction (with the cursor)."""
     page = _Page(session, items)
     answers = reads = disaster = skipped = meetings = 0
-    safety: list[tuple[Mapping[str, Any], datetime]] = []
+    safety: list[tuple[Mapping[str, Any], datetime, ReplyChannel]] = []
     now = datetime.now(UTC)
     for item in items:
         at = _time(item.at, now)
         body = item.body if isinstance(item.body, Mapping) else {}
         if item.kind == LogKind.SAFETY:
-            safety.append((body, at))
+            safety.append((body, at, ReplyChannel.APP))
+            continue
+        if item.kind == OpKind.SAFETY_RECORD:
+            safety.append((body, at, _channel(body, ReplyChannel.PHONE)))
             continue
         if item.kind == LogKind.ANSWER:
             changed = page.answer(body, channel=ReplyChannel.APP, marks_read=True,
                                   at=_time(body.get("at"), at))
             answers += changed
         elif item.kind == OpKind.ANSWER_RECORD:
-            try:
-                channel = ReplyChannel(str(body.get("channel")))
-            except ValueError:
-                channel = ReplyChannel.PAPER
-            changed = page.answer(body, channel=channel, at=at, marks_read=False)
+            changed = page.answer(body, channel=_channel(body, ReplyChannel.PAPER), at=at,
+                                  marks_read=False)
             answers += changed
         elif item.kind == LogKind.READ:
             changed = page.read(body, at=_time(body.get("at"), at))

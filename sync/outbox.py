@@ -34,6 +34,7 @@ from desktop.domain.models import (
     OutboxState,
     Reply,
     RosterGroup,
+    SafetyAnswer,
     SyncState,
 )
 from desktop.i18n import _
@@ -208,6 +209,25 @@ def invitation_issued(session: Session, *, household_id: uuid.UUID, code_hash: s
 def invitation_revoked(session: Session, *, household_id: uuid.UUID) -> None:
     """A household's invitation stops working and its phones are signed out."""
     enqueue(session, kind=OpKind.INVITATION_REVOKE, body={"household_id": str(household_id)})
+
+
+def safety_recorded(session: Session, *, answer: SafetyAnswer) -> None:
+    """An officer entered a safety answer gathered by phone or at the door: the other office
+    PCs' safety boards show it too."""
+    enqueue(session, kind=OpKind.SAFETY_RECORD, body={
+        "answer_id": str(answer.id), "household_id": str(answer.household_id),
+        "status": str(answer.status), "note": answer.note, "needs_help": answer.needs_help,
+        "channel": str(answer.channel), "at": _aware(answer.at).isoformat()})
+
+
+def association_profile_changed(session: Session, *, purpose_statement: str) -> None:
+    """The association's purpose statement changed: the resident page shows it."""
+    enqueue(session, kind=OpKind.ASSOCIATION_PROFILE,
+            body={"purpose_statement": purpose_statement})
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def disaster_switched(session: Session, *, on: bool, message: str) -> None:

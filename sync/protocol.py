@@ -15,7 +15,7 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from desktop.i18n import _
@@ -57,6 +57,8 @@ class OpKind(enum.StrEnum):
     ANSWER_RECORD = "answer.record"
     MEETING_PUBLISH = "meeting.publish"
     MEETING_RETRACT = "meeting.retract"
+    SAFETY_RECORD = "safety.record"  # a safety answer an officer gathered (phone, door)
+    ASSOCIATION_PROFILE = "association.profile"  # what the resident page says of the association
 
 
 class LogKind(enum.StrEnum):
@@ -342,12 +344,24 @@ def _is_bool(value: Any) -> bool:
     return isinstance(value, bool)
 
 
+def _is_moment(value: Any) -> bool:
+    """An ISO 8601 date and time with its offset (``…Z`` or ``…+09:00``)."""
+    if not isinstance(value, str) or len(value) > 40:
+        return False
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return moment.tzinfo is not None
+
+
 def _is_hash(value: Any) -> bool:
     return isinstance(value, str) and _SHA256_HEX.match(value) is not None
 
 
 ASKS = ("nothing", "read", "attendance", "survey")
 CHANNELS = ("paper", "app", "email", "phone", "in_person")
+SAFETY_STATUSES = tuple(s.value for s in SafetyStatus)
 
 # Every field of every op body, with its check; all are required (null where optional).
 OP_FIELDS: dict[str, dict[str, _Check]] = {
@@ -377,6 +391,13 @@ OP_FIELDS: dict[str, dict[str, _Check]] = {
         "household_ids": _list_of(_is_uuid),
     },
     OpKind.MEETING_RETRACT: {"meeting_id": _is_uuid},
+    # Only the log carries it, for the association's other office PCs' safety boards.
+    OpKind.SAFETY_RECORD: {
+        "answer_id": _is_uuid, "household_id": _is_uuid,
+        "status": lambda v: v in SAFETY_STATUSES, "note": _is_text, "needs_help": _is_bool,
+        "channel": lambda v: v in CHANNELS, "at": _is_moment,
+    },
+    OpKind.ASSOCIATION_PROFILE: {"purpose_statement": _is_text},
 }
 
 

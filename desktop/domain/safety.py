@@ -239,6 +239,7 @@ def record_safety_answer(
                           at=at, entered_by=entered_by.strip())
     session.add(answer)
     session.flush()
+    outbox.safety_recorded(session, answer=answer)
     return HouseholdSafety(household.id, household.number, household.display_name,
                            household.address, household.phone, answer.status, needs_help,
                            note, answer.channel, at)

@@ -77,6 +77,8 @@ _WHAT: dict[str, str] = {
     OpKind.INVITATION_ISSUE: N_("Invitation of household {who}"),
     OpKind.INVITATION_REVOKE: N_("Invitation of household {who}"),
     LogKind.MEETING_ANSWER: N_("Online meeting form of household {who}"),
+    OpKind.SAFETY_RECORD: N_("Safety answer of household {who}"),
+    OpKind.ASSOCIATION_PROFILE: N_("The association's purpose statement"),
 }
 
 

@@ -14,7 +14,7 @@ import sqlite3
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -99,6 +99,13 @@ class Database:
     """The relay's engine with its two kinds of transaction: ``read()`` and ``write()``."""
 
     engine: Engine
+    # Made once: every write begins on it, and an option engine is not free to make.
+    _writer: Engine = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        writer = self.engine.execution_options(**{IMMEDIATE: True}) if self.is_sqlite \
+            else self.engine
+        object.__setattr__(self, "_writer", writer)
 
     @property
     def is_sqlite(self) -> bool:
@@ -115,9 +122,7 @@ class Database:
     def write(self) -> Iterator[Connection]:
         """A write transaction: ``BEGIN IMMEDIATE`` on SQLite; committed on leaving, rolled
         back on an exception."""
-        engine = self.engine.execution_options(**{IMMEDIATE: True}) if self.is_sqlite \
-            else self.engine
-        with engine.begin() as connection:
+        with self._writer.begin() as connection:
             yield connection
 
     def dispose(self) -> None:

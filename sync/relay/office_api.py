@@ -26,6 +26,7 @@ from starlette.routing import BaseRoute, Route
 
 from desktop.i18n import _
 from sync.protocol import (
+    CHANNELS,
     DEFAULT_LOG_LIMIT,
     LOG_PATH,
     MAX_AGENDA_ITEMS,
@@ -34,6 +35,7 @@ from sync.protocol import (
     OPENAPI_PATH,
     OPS_PATH,
     PAIR_PATH,
+    SAFETY_STATUSES,
     ErrorCode,
     LogPage,
     Op,
@@ -78,6 +80,7 @@ class _Statements:
     recipients_insert: Any
     circular_delete: Any
     disaster_update: Any
+    profile_update: Any
     log_insert: Any
     applied_insert: Any
 
@@ -123,6 +126,9 @@ def _statements(dialect_name: str) -> _Statements:
                          .values(disaster_on=bindparam("p_on"),
                                  disaster_message=bindparam("p_message"),
                                  disaster_changed_at=bindparam("p_at"))),
+        profile_update=(update(t.association)
+                        .where(t.association.c.id == bindparam("p_association_id"))
+                        .values(purpose_statement=bindparam("p_purpose_statement"))),
         log_insert=insert(t.log),
         applied_insert=insert(t.applied_op),
     )
@@ -152,6 +158,7 @@ class _Batch:
     invitation_rows: dict[str, dict[str, Any]] = field(default_factory=dict)
     recipients: dict[str, list[str]] = field(default_factory=dict)
     disaster: dict[str, Any] | None = None
+    profile: dict[str, Any] | None = None
     purged: set[str] = field(default_factory=set)
     meetings: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (kind, body)
     log_rows: list[dict[str, Any]] = field(default_factory=list)
@@ -185,6 +192,7 @@ class _Batch:
             (self.sql.invitation_upsert, list(self.invitation_rows.values())),
             (self.sql.recipients_insert, recipient_rows),
             (self.sql.disaster_update, [self.disaster] if self.disaster else []),
+            (self.sql.profile_update, [self.profile] if self.profile else []),
         ):
             if rows:
                 connection.execute(statement, rows)
@@ -279,8 +287,14 @@ def _disaster_set(batch: _Batch, body: dict[str, Any]) -> None:
 
 
 def _answer_record(_batch: _Batch, body: dict[str, Any]) -> str:
-    """Only the log: other office PCs of the association learn the answer from it."""
+    """Only the log: other office PCs of the association learn the answer (or the safety
+    answer an officer gathered) from it."""
     return str(body["household_id"])
+
+
+def _association_profile(batch: _Batch, body: dict[str, Any]) -> None:
+    batch.profile = {"p_association_id": batch.association_id,
+                     "p_purpose_statement": body["purpose_statement"]}
 
 
 def _meeting_op(batch: _Batch, body: dict[str, Any], *, kind: str) -> None:
@@ -307,12 +321,14 @@ HANDLERS: dict[str, _Handler] = {
     OpKind.CIRCULAR_RETRACT: _circular_retract,
     OpKind.DISASTER_SET: _disaster_set,
     OpKind.ANSWER_RECORD: _answer_record,
+    OpKind.SAFETY_RECORD: _answer_record,
+    OpKind.ASSOCIATION_PROFILE: _association_profile,
     OpKind.MEETING_PUBLISH: partial(_meeting_op, kind=OpKind.MEETING_PUBLISH),
     OpKind.MEETING_RETRACT: partial(_meeting_op, kind=OpKind.MEETING_RETRACT),
 }
 
 # Ids in bodies are stored in one form (lower case), whatever case the office sent.
-_ID_FIELDS = ("household_id", "circular_id", "group_id", "meeting_id")
+_ID_FIELDS = ("household_id", "circular_id", "group_id", "meeting_id", "answer_id")
 
 
 def _canonical_body(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -672,8 +688,7 @@ def openapi_document() -> dict[str, Any]:
         OpKind.ANSWER_RECORD: {
             "circular_id": _ID_SCHEMA, "household_id": _ID_SCHEMA,
             "answers": {"type": "array", "items": {}},
-            "channel": {"type": "string",
-                        "enum": ["paper", "app", "email", "phone", "in_person"]},
+            "channel": {"type": "string", "enum": list(CHANNELS)},
         },
         OpKind.MEETING_PUBLISH: {
             "meeting_id": _ID_SCHEMA, "title": _TEXT, "body": _TEXT, "held_on": date,
@@ -685,6 +700,14 @@ def openapi_document() -> dict[str, Any]:
             "household_ids": {"type": "array", "items": _ID_SCHEMA},
         },
         OpKind.MEETING_RETRACT: {"meeting_id": _ID_SCHEMA},
+        OpKind.SAFETY_RECORD: {
+            "answer_id": _ID_SCHEMA, "household_id": _ID_SCHEMA,
+            "status": {"type": "string", "enum": list(SAFETY_STATUSES)}, "note": _TEXT,
+            "needs_help": {"type": "boolean"},
+            "channel": {"type": "string", "enum": list(CHANNELS)},
+            "at": {"type": "string", "format": "date-time"},
+        },
+        OpKind.ASSOCIATION_PROFILE: {"purpose_statement": _TEXT},
     }
     bearer: list[dict[str, list[str]]] = [{"bearer": []}]
     return {

@@ -18,6 +18,7 @@ JA: Final[Mapping[str, str]] = {
     "site_title": "町内会のお知らせ",
     "household": "{name} 様",
     "logout": "ログアウト",
+    "purpose_title": "個人情報の利用目的",
     "logged_out": "ログアウトしました。",
     "join_title": "招待コードの入力",
     "join_intro": "町内会から届いた招待状のコードを入力して「はじめる」を押してください。"
@@ -101,6 +102,7 @@ EN: Final[Mapping[str, str]] = {
     "site_title": "Neighbourhood association notices",
     "household": "{name} household",
     "logout": "Log out",
+    "purpose_title": "How the association uses your information",
     "logged_out": "You have logged out.",
     "join_title": "Enter your invitation code",
     "join_intro": "Type the code from the invitation your association gave you and press "

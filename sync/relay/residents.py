@@ -51,6 +51,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import Scope as AsgiScope
 
 from desktop.domain.ids import uuid7
 from desktop.domain.wareki import format_wareki
@@ -60,6 +61,7 @@ from sync.relay import resident_tables as rt
 from sync.relay import tables
 from sync.relay.auth import canonical_pairing_code, issue_token
 from sync.relay.db import Database, append_log, as_utc, iso, lock_counter, now, set_counter
+from sync.relay.fast_route import FastPostRoute
 from sync.relay.ratelimit import RateLimiter
 from sync.relay.resident_text import DEFAULT_LANGUAGE, LANGUAGES, language_of, text
 
@@ -240,6 +242,7 @@ class Resident:
     disaster_on: bool
     disaster_message: str
     disaster_since: datetime | None
+    purpose_statement: str = ""
 
 
 class NotSignedIn(Exception):
@@ -264,7 +267,8 @@ def load_resident(connection: Connection, token: str | None) -> Resident:
     t, h, a = tables.token, tables.household, tables.association
     row = connection.execute(
         select(t.c.association_id, t.c.household_id, h.c.display_name, h.c.group_name,
-               a.c.name, a.c.disaster_on, a.c.disaster_message, a.c.disaster_changed_at)
+               a.c.name, a.c.disaster_on, a.c.disaster_message, a.c.disaster_changed_at,
+               a.c.purpose_statement)
         .join(h, (h.c.association_id == t.c.association_id)
               & (h.c.household_id == t.c.household_id))
         .join(a, a.c.id == t.c.association_id)
@@ -281,6 +285,7 @@ def load_resident(connection: Connection, token: str | None) -> Resident:
         group_name=row.group_name, disaster_on=bool(row.disaster_on),
         disaster_message=row.disaster_message,
         disaster_since=None if since is None else as_utc(since),
+        purpose_statement=row.purpose_statement,
     )
 
 
@@ -1009,6 +1014,21 @@ def _see_other(location: str) -> Response:
     return SeeOther(location)
 
 
+_SESSION_COOKIE_BYTES: Final = SESSION_COOKIE.encode("ascii")
+
+
+def _cookie(header: bytes, name: bytes) -> str | None:
+    """The value of cookie ``name`` in a ``Cookie`` header, when it is a plain token (a
+    quoted or non-ASCII value gives None: the full path parses those)."""
+    for part in header.split(b";"):
+        key, sep, value = part.strip().partition(b"=")
+        if sep and key == name:
+            if not value or value.startswith(b'"') or not value.isascii():
+                return None
+            return value.decode("ascii")
+    return None
+
+
 def _to_join(*, clear: bool = False) -> Response:
     response = _see_other(f"{PREFIX}/join")
     if clear:
@@ -1074,7 +1094,8 @@ class ResidentPages:
         """The routes, the safety answer first (Starlette tries them in order, and the
         disaster burst is the busiest)."""
         return [
-            Route(f"{PREFIX}/safety", self.safety_answer, methods=["POST"]),
+            FastPostRoute(f"{PREFIX}/safety", self.safety_fast, self.safety_answer,
+                          max_body=MAX_FORM_BYTES),
             Route("/", self.root, methods=["GET"]),
             Route(f"{PREFIX}/", self.home, methods=["GET"]),
             Route(f"{PREFIX}/notices", self.notices, methods=["GET"]),
@@ -1317,6 +1338,35 @@ class ResidentPages:
             safety = await self.read(partial(current_safety, resident=resident))
             return _page(request, "safety.html", status=refused.status, resident=resident,
                          safety=safety, sent=False, error=refused, values=form)
+        return _see_other(f"{PREFIX}/?sent=1" if stored else f"{PREFIX}/")
+
+    async def safety_fast(self, scope: AsgiScope, body: bytes) -> Response | None:
+        """The safety answer of the burst, without Starlette's request (see
+        :mod:`sync.relay.fast_route`): the plain case answered here, None for anything else,
+        which :meth:`safety_answer` then answers with its page. A denied rate limit takes
+        nothing from the bucket, so asking it twice counts the post once."""
+        token = content_type = None
+        for name, value in scope["headers"]:
+            if name == b"cookie":
+                token = _cookie(value, _SESSION_COOKIE_BYTES)
+            elif name == b"content-type":
+                content_type = value
+        if token is None or content_type != b"application/x-www-form-urlencoded":
+            return None
+        form = parse_form(body)
+        if not _form_is_ours(form, csrf_token(token)):
+            return None
+        assert form is not None
+        try:
+            answer = parse_safety(token, form)
+        except Refused:
+            return None
+        if self.posts.acquire(hash_secret(token)):
+            return None
+        try:
+            stored = await self.writer.run(answer)
+        except NotSignedIn:
+            return _to_join(clear=True)
         return _see_other(f"{PREFIX}/?sent=1" if stored else f"{PREFIX}/")
 
     async def css(self, _request: Request) -> Response:

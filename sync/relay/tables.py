@@ -83,6 +83,8 @@ association = Table(
     Column("disaster_on", Boolean, nullable=False, default=False),
     Column("disaster_message", Text, nullable=False, default=""),
     Column("disaster_changed_at", DateTime(timezone=True)),
+    # What the association keeps personal data for: the office sends it, every page shows it.
+    Column("purpose_statement", Text, nullable=False, default="", server_default=""),
 )
 
 # Bearer tokens: office devices and resident households (``household_id`` set for residents).

@@ -28,7 +28,22 @@ def test_a_valid_op_passes_and_every_kind_is_known() -> None:
     assert set(OP_FIELDS) == {
         "household.upsert", "household.purge", "invitation.issue", "invitation.revoke",
         "circular.publish", "circular.retract", "disaster.set", "answer.record",
-        "meeting.publish", "meeting.retract"}
+        "meeting.publish", "meeting.retract", "safety.record", "association.profile"}
+
+
+@pytest.mark.parametrize(("at", "valid"), [
+    ("2026-11-23T10:42:00+09:00", True), ("2026-11-23T01:42:00Z", True),
+    ("2026-11-23T10:42:00", False),  # no offset: whose 10:42?
+    ("yesterday", False), (1764000000, False)])
+def test_a_safety_record_needs_a_moment_with_its_offset(at: object, valid: bool) -> None:
+    body = {"answer_id": str(uuid.uuid4()), "household_id": str(uuid.uuid4()), "status": "ok",
+            "note": "", "needs_help": False, "channel": "phone", "at": at}
+    op = Op(id=str(uuid.uuid4()), kind="safety.record", body=body)
+    if valid:
+        check_op(op)
+    else:
+        with pytest.raises(ProtocolError, match="at"):
+            check_op(op)
 
 
 @pytest.mark.parametrize(("change", "code", "words"), [

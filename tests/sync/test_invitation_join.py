@@ -12,6 +12,7 @@ import pytest
 
 from desktop.domain.invitations import invitation_households, issue_invitations
 from desktop.store.association_file import AssociationFile
+from sync import outbox
 from sync.engine import Outcome, open_client, sync_once
 from sync.pairing import pair
 from tests.domain.test_circulars import build_town
@@ -61,3 +62,30 @@ def test_a_printed_code_opens_the_resident_page(association_file: AssociationFil
     assert _join(resident_relay, code=first.code.lower().replace("-", " ")) == 303
     assert _join(resident_relay, code=replaced.code) == 303
     assert _join(resident_relay, code=second.code) != 303  # the lost slip's code is dead
+
+
+def test_the_purpose_statement_reaches_every_resident_page(
+        association_file: AssociationFile, resident_relay: RunningRelay) -> None:
+    with association_file.write() as session:
+        build_town(session)
+    _association_id, pairing_code = resident_relay.new_association("桜町自治会")
+    pair(association_file, relay_url=resident_relay.url, code=pairing_code,
+         device_name="事務所PC", ca_file=str(resident_relay.tls.ca_file), today=TODAY)
+    with association_file.write() as session:
+        [invitation] = issue_invitations(
+            session, household_ids=invitation_households(session)[:1]).invitations
+        outbox.association_profile_changed(
+            session, purpose_statement="名簿は回覧と災害時の安否確認にのみ使います。")
+    with open_client(association_file) as client:
+        assert sync_once(association_file, client).outcome == Outcome.SYNCED
+
+    phone = resident_relay.client()
+    page = phone.get(invitation.link.removeprefix(resident_relay.url))
+    csrf = _CSRF.search(page.text)
+    assert csrf
+    code = re.search(r'name="code"[^>]*value="([^"]*)"', page.text)
+    assert code
+    assert phone.post("/r/join", data={"csrf": csrf[1], "code": code[1]}).status_code == 303
+    home = phone.get("/r/")
+    assert "個人情報の利用目的" in home.text
+    assert "名簿は回覧と災害時の安否確認にのみ使います。" in home.text

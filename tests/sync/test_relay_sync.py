@@ -24,7 +24,12 @@ from desktop.domain.models import (
     SyncState,
 )
 from desktop.domain.replies import record_reply
-from desktop.domain.safety import disaster_state, safety_board, set_disaster_mode
+from desktop.domain.safety import (
+    disaster_state,
+    record_safety_answer,
+    safety_board,
+    set_disaster_mode,
+)
 from desktop.store.association_file import AssociationFile
 from sync import outbox
 from sync.client import RelayClient, RelayRefused, RelayUnavailable
@@ -160,6 +165,42 @@ def test_residents_and_other_office_pcs_come_back_into_the_file(paired: Paired) 
     assert [(h.number, h.status, h.needs_help) for h in urgent] == [
         ("0003", SafetyStatus.URGENT, True)]
     assert _sync(paired).applied.changed == 0  # type: ignore[attr-defined]
+
+
+def test_safety_answers_officers_gathered_reach_the_other_office_pcs(paired: Paired) -> None:
+    store, relay = paired.store, paired.relay
+    with store.write() as session:
+        town: Town = build_town(session)
+        set_disaster_mode(session, on=True, message="", at=SENT_AT)
+        record_safety_answer(session, entry="0001", status=SafetyStatus.CONTACT, at=SENT_AT,
+                             channel=ReplyChannel.IN_PERSON, note="玄関で確認",
+                             entered_by="山田")
+    assert _sync(paired).outcome == Outcome.SYNCED  # type: ignore[attr-defined]
+    [sent] = [item for item in _relay_log(relay, paired.association_id)
+              if item["kind"] == "safety.record"]
+    body = sent["body"]
+    assert isinstance(body, dict)
+    assert (body["household_id"], body["status"], body["channel"], body["note"]) == (
+        str(town.households["0001"]), "contact", "in_person", "玄関で確認")
+    assert "entered_by" not in body  # the officer's name stays on the office PCs
+
+    # An officer on another PC phones household 0002: this PC's board shows it after a pull.
+    other = _second_office(relay, paired.association_id)
+    answer = other.post(OPS_PATH, json={"ops": [
+        {"id": str(uuid.uuid4()), "kind": "safety.record", "body": {
+            "answer_id": str(uuid.uuid4()), "household_id": str(town.households["0002"]),
+            "status": "urgent", "note": "薬が足りない", "needs_help": True,
+            "channel": "phone", "at": "2026-06-01T19:30:00+09:00"}}]})
+    assert answer.json()["results"][0]["status"] == "applied"
+    assert _sync(paired).applied.safety == 1  # type: ignore[attr-defined]
+    with store.read() as session:
+        board = safety_board(session)
+    answered = {h.number: (h.status, h.channel, h.note)
+                for g in board.groups for h in g.households if h.status is not None}
+    assert answered == {
+        "0001": (SafetyStatus.CONTACT, ReplyChannel.IN_PERSON, "玄関で確認"),
+        "0002": (SafetyStatus.URGENT, ReplyChannel.PHONE, "薬が足りない")}
+    assert _sync(paired).applied.changed == 0  # type: ignore[attr-defined]  # once only
 
 
 def _second_office(relay: RunningRelay, association_id: str) -> httpx.Client:
