@@ -40,7 +40,7 @@ def new_invitation_code() -> str:
 
 def canonical_invitation_code(code: str) -> str:
     """The code as hashed: width folded (NFKC), upper case, letters and digits only — the
-    same form as :func:`sync.relay.residents.canonical_invitation_code`."""
+    form the relay looks the code up by."""
     return "".join(ch for ch in unicodedata.normalize("NFKC", code).upper() if ch.isalnum())
 
 

@@ -42,7 +42,7 @@ from datetime import date, datetime, timedelta, timezone
 from functools import partial
 from pathlib import Path
 from typing import Any, Final, TypeVar, overload
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy import Connection, delete, func, insert, select
@@ -55,11 +55,12 @@ from starlette.types import Scope as AsgiScope
 
 from desktop.domain.ids import uuid7
 from desktop.domain.wareki import format_wareki
+from sync.invitation_codes import canonical_invitation_code
 from sync.protocol import MAX_AGENDA_ITEMS as PROTOCOL_MAX_AGENDA_ITEMS
 from sync.protocol import OP_FIELDS, LogKind, OpKind, SafetyStatus, Scope, hash_secret
 from sync.relay import resident_tables as rt
 from sync.relay import tables
-from sync.relay.auth import canonical_pairing_code, issue_token
+from sync.relay.auth import issue_token
 from sync.relay.db import Database, append_log, as_utc, iso, lock_counter, now, set_counter
 from sync.relay.fast_route import FastPostRoute
 from sync.relay.ratelimit import RateLimiter
@@ -293,13 +294,6 @@ def csrf_token(session_token: str) -> str:
     """The form token of a session: an HMAC of the cookie's token, which another site can
     neither read nor compute."""
     return hmac.digest(session_token.encode(), b"kairan-resident-form", "sha256").hex()
-
-
-def canonical_invitation_code(code: str) -> str:
-    """An invitation code as the office hashes it (``invitation.issue`` sends
-    ``sha256(canonical_invitation_code(code))``): width folded, upper case, letters and
-    digits only, so ``abcd efgh`` typed on a phone matches ``ABCD-EFGH`` on paper."""
-    return canonical_pairing_code(unicodedata.normalize("NFKC", code))
 
 
 # ---------------------------------------------------------------- what pages show
@@ -1388,11 +1382,6 @@ def _path_id(request: Request, name: str) -> str | None:
         return None
 
 
-def join_link(base_url: str, code: str) -> str:
-    """The QR link of an invitation: the relay's address with the code filled in."""
-    return f"{base_url.rstrip('/')}{PREFIX}/join?code={quote(code)}"
-
-
 __all__ = [
     "DEFAULT_LANGUAGE",
     "MAX_SESSIONS",
@@ -1400,8 +1389,6 @@ __all__ = [
     "MEETING_OP_FIELDS",
     "GroupWriter",
     "Resident",
-    "canonical_invitation_code",
     "csrf_token",
-    "join_link",
     "routes",
 ]

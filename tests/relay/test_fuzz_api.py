@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
+from sync.invitation_codes import canonical_invitation_code
 from sync.protocol import OPENAPI_PATH, hash_secret
 from sync.relay.config import Settings
-from sync.relay.residents import canonical_invitation_code
 from tests.relay.relay_server import RunningRelay, TlsFiles, household_op, push, running_relay
 
 schemathesis = pytest.importorskip("schemathesis")

@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
+from sync.invitation_codes import canonical_invitation_code, join_link
 from sync.protocol import hash_secret
 from sync.relay.config import Settings
-from sync.relay.residents import canonical_invitation_code, join_link
 from tests.relay.relay_server import RunningRelay, TlsFiles, pull_all, push, running_relay
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -19,6 +19,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, inspect, select
 
+from sync.invitation_codes import canonical_invitation_code, join_link
 from sync.protocol import LOG_PATH, OPS_PATH, hash_secret
 from sync.relay import resident_tables as rt
 from sync.relay import tables
@@ -34,9 +35,7 @@ from sync.relay.residents import (
     apply_meeting_publish,
     apply_meeting_retract,
     body_blocks,
-    canonical_invitation_code,
     csrf_token,
-    join_link,
     meeting_open,
     parse_form,
 )

@@ -35,11 +35,11 @@ from desktop.store.association_file import AssociationFile
 from sync import outbox
 from sync.apply import PROBLEM_CODE, apply_items
 from sync.engine import Outcome, open_client, sync_once
+from sync.invitation_codes import canonical_invitation_code
 from sync.pairing import pair
 from sync.protocol import LogItem, LogKind, OpKind, hash_secret
 from sync.relay import resident_tables as rt
 from sync.relay.office_api import read_log
-from sync.relay.residents import canonical_invitation_code
 from tests.domain.test_circulars import Town, build_town
 from tests.relay.relay_server import RunningRelay, TlsFiles, running_relay
 from tests.relay.test_residents import Phone
