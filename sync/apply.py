@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
+from desktop.domain import audit
 from desktop.domain.errors import KairanError, ValidationError
 from desktop.domain.ids import uuid7
 from desktop.domain.meeting.entries import (
@@ -209,6 +210,7 @@ class _Page:
         new = [row for answer_id, row in rows.items() if answer_id not in known]
         if new:
             self.session.execute(insert(SafetyAnswer), new)
+            audit.record_inserts(self.session, SafetyAnswer, new)
         return len(new)
 
 

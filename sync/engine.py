@@ -29,6 +29,7 @@ from typing import Protocol
 
 from sqlmodel import Session
 
+from desktop.domain import audit
 from desktop.domain.errors import KairanError
 from desktop.domain.models import SyncState
 from desktop.i18n import _
@@ -280,6 +281,7 @@ class _Cycle:
     def _apply(self, pairing: Pairing, epoch: str, items: Sequence[LogItem]) -> bool:
         fresh = [item for item in items if item.seq > pairing.cursor]
         with self.store.write() as session:
+            audit.attach(session, audit.RELAY)  # residents' and other PCs' doing, not ours
             state = session.get(SyncState, 1)
             if state is None:
                 raise _Stop

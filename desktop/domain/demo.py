@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlmodel import Session, select
 
+from desktop.domain import audit
 from desktop.domain.association import create_association
 from desktop.domain.circulars import (
     CircularData,
@@ -93,6 +94,7 @@ def populate_demo(
     for position, group in enumerate(roster.groups, start=1):
         add_group(group, None, position)
     session.execute(insert(RosterGroup), group_rows)
+    audit.record_inserts(session, RosterGroup, group_rows)
 
     total = sum(len(group.households) for _id, group in hans)
     new: list[NewHousehold] = []
@@ -132,6 +134,7 @@ def populate_demo(
     ]
     if assignments:
         session.execute(insert(RoleAssignment), assignments)
+        audit.record_inserts(session, RoleAssignment, assignments)
     session.flush()
     chair = next((officer for officer in roster.officers if officer.role == "会長"), None)
     chair_name = ""

@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
+from desktop.domain import audit
 from desktop.domain.errors import ConflictError, NotFoundError, ValidationError
 from desktop.domain.ids import uuid7
 from desktop.domain.models import (
@@ -511,7 +512,9 @@ def purge_household(session: Session, *, household_id: uuid.UUID) -> None:
             .format(name=household.display_name)
         )
     member_ids = select(Member.id).where(Member.household_id == household_id)
-    session.execute(delete(RoleAssignment).where(col(RoleAssignment.member_id).in_(member_ids)))
+    held = col(RoleAssignment.member_id).in_(member_ids)
+    audit.record_deletions(session, RoleAssignment, held)
+    session.execute(delete(RoleAssignment).where(held))
     _delete(session, household)
     outbox.household_removed(session, household_id=household_id)
 
@@ -527,6 +530,7 @@ def delete_new_household(session: Session, *, household_id: uuid.UUID) -> None:
 
 
 def _delete(session: Session, household: Household) -> None:
+    audit.record_deletions(session, Member, col(Member.household_id) == household.id)
     session.execute(delete(Member).where(col(Member.household_id) == household.id))
     session.delete(household)
     session.flush()
@@ -542,11 +546,20 @@ def set_circulation_order(
         raise ConflictError(
             _("The households of this 班 changed while the route was being edited. "
               "Open the circulation order again."))
+    before = {household_id: (number, order) for household_id, number, order in session.exec(
+        select(Household.id, Household.number, Household.circulation_order)
+        .where(col(Household.id).in_(household_ids)))}
     for position, household_id in enumerate(household_ids, start=1):
         session.execute(
             update(Household).where(col(Household.id) == household_id)
             .values(circulation_order=position)
         )
+    audit.record_many(session, [
+        audit.AuditEntryData("update", Household.__tablename__, household_id.hex, household_id,
+                             before[household_id][0],
+                             {"circulation_order": [before[household_id][1], position]})
+        for position, household_id in enumerate(household_ids, start=1)
+        if before[household_id][1] != position])
     session.flush()
 
 
@@ -628,7 +641,25 @@ def bulk_add_households(session: Session, households: Sequence[NewHousehold],
             for household_id in (item.id.hex,)
             for position, member in enumerate(item.members, start=1)
         ])
+    audit.record_many(session, map(_added_record, households), already_plain=True)
     outbox.households_added(session, household_ids=[item.id for item in households])
+
+
+def _added_record(item: NewHousehold) -> audit.AuditEntryData:
+    """The audit record of a household added in bulk: its number, name (the record's
+    label) and reading, 班 and members' names, built from plain values directly. Leaner than
+    the editor's record of an added household (an import adds tens of thousands): the other
+    values are in the roster, and every later change records its old value."""
+    data = item.data
+    changes: dict[str, object] = {
+        audit.LABEL_KEY: data.display_name, "number": [None, data.number],
+        "members": [None, [member.name for member in item.members]]}
+    if data.furigana:
+        changes["furigana"] = [None, data.furigana]
+    if item.group_id is not None:
+        changes["group_id"] = [None, item.group_id.hex]
+    return audit.AuditEntryData("insert", Household.__tablename__, item.id.hex, item.id,
+                                data.number, changes)
 
 
 _HOUSEHOLD_COLUMNS = (

@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from desktop import paths
+from desktop.domain import audit
 from desktop.domain.errors import KairanError
 from desktop.i18n import _
 from desktop.store import migrate
@@ -74,6 +75,9 @@ class AssociationFile:
     A file may be opened before its integrity check has finished (the window paints while
     ``quick_check`` runs in the background): every write waits for the check and is refused
     if it failed, so a damaged file is never written to.
+
+    ``actor`` is who is using the file (the officer profile chosen); every write records its
+    changes in the audit trail under that name (none chosen: the actor is "").
     """
 
     def __init__(self, path: Path, engine: Engine, backups: BackupStore, *,
@@ -85,6 +89,7 @@ class AssociationFile:
         self._checked = threading.Event()
         self._verifying = threading.Lock()  # one check at a time; later callers wait for it
         self._sound = True
+        self.actor: audit.Actor | None = None
         if verified:
             self._checked.set()
 
@@ -110,9 +115,11 @@ class AssociationFile:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A session whose changes are committed together at the end, or not at all."""
+        """A session whose changes are committed together at the end, or not at all, and
+        recorded in the audit trail under :attr:`actor`."""
         self.verify()  # waits for a check under way, or runs it if nobody has
         with Session(self._writer, expire_on_commit=False) as session, session.begin():
+            audit.attach(session, self.actor)
             yield session
 
     def close(self) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import func, insert
 from sqlmodel import Session, col, select
 
+from desktop.domain import audit
 from desktop.domain import groups as group_service
 from desktop.domain.errors import ConflictError
 from desktop.domain.gc_pause import without_gc_pauses
@@ -502,10 +503,12 @@ def _create_groups(session: Session, names: Sequence[str]) -> dict[str, uuid.UUI
                 for name in names}
     last = session.exec(select(func.max(RosterGroup.position)).where(siblings)).one() or 0
     ids = [uuid7() for _name in cleaned]
-    session.execute(insert(RosterGroup), [
+    rows: list[dict[str, object]] = [
         {"id": group_id, "parent_id": None, "name": name, "kind": GroupKind.HAN,
          "position": last + index}
-        for index, (group_id, name) in enumerate(zip(ids, cleaned, strict=True), start=1)])
+        for index, (group_id, name) in enumerate(zip(ids, cleaned, strict=True), start=1)]
+    session.execute(insert(RosterGroup), rows)
+    audit.record_inserts(session, RosterGroup, rows)
     return {group_key(name): group_id for name, group_id in zip(names, ids, strict=True)}
 
 

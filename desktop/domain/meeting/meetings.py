@@ -36,6 +36,7 @@ from typing import Any
 from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
+from desktop.domain import audit
 from desktop.domain.errors import ConflictError, NotFoundError, ValidationError
 from desktop.domain.groups import group_tree
 from desktop.domain.ids import uuid7
@@ -336,13 +337,26 @@ def _voter_rows(session: Session, record_date: date,
 
 def _snapshot(session: Session, meeting: Meeting, unit: VotingUnit) -> int:
     """Take the voter list of the meeting's record date again; returns its length."""
+    before = _count(session, MeetingVoter, meeting.id)
     session.execute(delete(MeetingVoter).where(col(MeetingVoter.meeting_id) == meeting.id))
     rows = _voter_rows(session, meeting.record_date, unit)
     store_rows.insert_voters(session, meeting.id, rows)
+    _record_voters(session, meeting, before, len(rows))
     if meeting.chair_key is not None and meeting.chair_key not in {row[0] for row in rows}:
         meeting.chair_key = None  # the chair is chosen again from the new list
     session.flush()
     return len(rows)
+
+
+def _record_voters(session: Session, meeting: Meeting, before: int, after: int) -> None:
+    """The audit record of a voter list taken or dropped: how many, not who (it is a
+    snapshot of the roster, whose changes are recorded themselves)."""
+    if not before and not after:
+        return
+    audit.record(session, action="update" if before and after else
+                 "insert" if after else "delete", entity=MeetingVoter.__tablename__,
+                 entity_id=meeting.id.hex, summary=meeting.title,
+                 changes={"voters": (before or None, after or None)})
 
 
 def refresh_voters(session: Session, *, meeting_id: uuid.UUID) -> int:
@@ -506,6 +520,8 @@ def delete_meeting(session: Session, *, meeting_id: uuid.UUID) -> None:
                 title=meeting.title))
     if meeting.forms_printed_at is not None and meeting.online_forms:
         outbox.meeting_retracted(session, meeting_id=meeting_id)
+    _record_voters(session, meeting, _count(session, MeetingVoter, meeting_id), 0)
+    audit.record_deletions(session, MeetingItem, col(MeetingItem.meeting_id) == meeting_id)
     for table in (MeetingVoter, MeetingItem):
         session.execute(delete(table).where(col(table.meeting_id) == meeting_id))
     session.delete(meeting)

@@ -18,6 +18,8 @@ from typing import Any
 
 from sqlmodel import Session
 
+from desktop.domain import audit
+from desktop.domain.audit_chain import iso_time
 from desktop.domain.gc_pause import no_gc_pauses
 from desktop.domain.meeting.tally import Entry, EntryKind, FloorVote, Source, Vote, Voter
 
@@ -189,11 +191,39 @@ def insert_entries(session: Session, meeting_id: uuid.UUID, entries: Sequence[En
     """Store entries as they are, with the given ids (32 hex digits): the fast path for the
     demo and the benchmark. The caller has checked them and numbered them."""
     meeting = meeting_id.hex
+    _record_entries(session, meeting, entries, ids)
     _driver(session).executemany(_ENTRY_INSERT, [
         (entry_id, meeting, entry.sequence, entry.voter_key, str(entry.kind), entry.holder_key,
          votes_json(entry.votes), str(entry.source), entry.cancels,
          stored_time(entry.entered_at), entry.entered_by)
         for entry_id, entry in zip(ids, entries, strict=True)])
+
+
+def _record_entries(session: Session, meeting: str, entries: Sequence[Entry],
+                    ids: Sequence[str]) -> None:
+    """Audit records of entries stored in bulk, as the ORM's records of entries say them."""
+    title = fetch(session, "SELECT title FROM meeting WHERE id = ?", (meeting,))[0][0]
+    voters = {key: (household, number, name) for key, household, number, name in fetch(
+        session, "SELECT key, household_id, number, name FROM meeting_voter "
+        "WHERE meeting_id = ?", (meeting,))}
+    records = []
+    for entry_id, entry in zip(ids, entries, strict=True):
+        household, number, name = voters.get(entry.voter_key, (None, "", ""))
+        changes: dict[str, object] = {
+            key: [None, value] for key, value in (
+                ("sequence", entry.sequence), ("voter_key", entry.voter_key),
+                ("kind", str(entry.kind)), ("holder_key", entry.holder_key),
+                ("votes", [None if vote is None else int(vote) for vote in entry.votes]),
+                ("source", str(entry.source)), ("cancels", entry.cancels),
+                ("entered_at", iso_time(entry.entered_at)),
+                ("entered_by", entry.entered_by)) if value not in (None, "", [])}
+        if name:
+            changes[audit.LABEL_KEY] = name
+        records.append(audit.AuditEntryData(
+            "insert", "meeting_entry", entry_id,
+            uuid_of_hex(household) if household else None, f"{title} {number}".strip(),
+            changes))
+    audit.record_many(session, records, already_plain=True)
 
 
 # ---------------------------------------------------------------- the show of hands
