@@ -24,6 +24,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 from sqlmodel.sql.sqltypes import UTCDateTime
 
+from desktop.domain import audit
 from desktop.domain.association import current_year
 from desktop.domain.errors import ConflictError, NotFoundError, ValidationError
 from desktop.domain.groups import group_tree
@@ -42,6 +43,7 @@ from desktop.domain.models import (
     RosterGroup,
     TargetKind,
 )
+from desktop.domain.roles import role_board
 from desktop.i18n import _
 from sync import outbox
 
@@ -432,6 +434,55 @@ def copy_circular(session: Session, *, circular_id: uuid.UUID, issued_on: date) 
     return copy.id
 
 
+@dataclass(frozen=True, slots=True)
+class TemplateCopy:
+    """A new draft made from an earlier circular, and what was brought up to date in it."""
+
+    circular_id: uuid.UUID
+    notes: tuple[str, ...]  # what changed from the source, in the officer's words
+
+
+def _current_issuer(session: Session, issuer: str, year: int) -> str | None:
+    """The issuer naming this year's holder, when ``issuer`` is 「役職 氏名」 for a role held
+    by one other person now (a template from before a handover); None when it stands."""
+    parts = unicodedata.normalize("NFKC", issuer).split(maxsplit=1)
+    if len(parts) != 2:  # not a role and a name
+        return None
+    role_name, person = parts
+    for slot in role_board(session, year=year):
+        if slot.group_id is None and slot.role_name == role_name and len(slot.holders) == 1:
+            holder = slot.holders[0].member_name
+            same = "".join(holder.split()) == "".join(person.split())
+            return None if same else f"{role_name} {holder}"
+    return None
+
+
+def copy_circular_as_draft(session: Session, *, circular_id: uuid.UUID,
+                           issued_on: date) -> TemplateCopy:
+    """A new draft from an earlier circular (any year), like :func:`copy_circular`, with
+    what went stale since brought up to date: chosen 班 that no longer exist are dropped,
+    a target role deleted since is said, and an issuer naming a role's earlier holder
+    (「会長 木村 修」 before a handover) names this year's holder."""
+    copy_id = copy_circular(session, circular_id=circular_id, issued_on=issued_on)
+    copy = _circular(session, copy_id)
+    notes: list[str] = []
+    kept = [hex_id for hex_id in copy.target_group_ids
+            if session.get(RosterGroup, uuid.UUID(hex=hex_id)) is not None]
+    if len(kept) != len(copy.target_group_ids):
+        notes.append(_("{count} of the 班 it went to no longer exist: check the recipients.")
+                     .format(count=len(copy.target_group_ids) - len(kept)))
+        copy.target_group_ids = kept
+    if copy.target_kind == TargetKind.ROLE and copy.target_role_id is None:
+        notes.append(_("The role it went to no longer exists: choose the recipients again."))
+    issuer = _current_issuer(session, copy.issuer, current_year(session, today=issued_on))
+    if issuer is not None:
+        notes.append(_("The issuer 「{old}」 is now 「{new}」.").format(old=copy.issuer,
+                                                                     new=issuer))
+        copy.issuer = issuer
+    session.flush()
+    return TemplateCopy(copy_id, tuple(notes))
+
+
 def delete_circular(session: Session, *, circular_id: uuid.UUID) -> None:
     """Delete a draft with its attachments (a sent circular stays as history)."""
     circular = _draft(session, circular_id)
@@ -665,6 +716,10 @@ def send_circular(session: Session, *, circular_id: uuid.UUID, sent_at: datetime
     circular.sent_at = sent_at
     circular.updated_at = datetime.now(UTC).replace(microsecond=0)
     session.flush()
+    # The frozen recipients are recorded by their number only: the list itself is on record.
+    audit.record(session, action="update", entity=Circular.__tablename__,
+                 entity_id=circular_id.hex, summary=circular.title,
+                 changes={"recipients": (None, len(rows))})
     outbox.circular_sent(session, circular_id=circular_id)
     return len(rows)
 

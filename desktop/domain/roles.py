@@ -1,12 +1,14 @@
-"""Roles (役職) and who holds them in each association year (年度), including per-班 roles."""
+"""Roles (役職) and who holds them in each association year (年度), including per-班 roles,
+which roles the bylaws require filled, and which two roles one person may not hold together."""
 
 from __future__ import annotations
 
 import unicodedata
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from desktop.domain.errors import ConflictError, NotFoundError, ValidationError
@@ -17,6 +19,7 @@ from desktop.domain.models import (
     Member,
     Role,
     RoleAssignment,
+    RoleConflict,
     RoleScope,
     RosterGroup,
 )
@@ -33,6 +36,9 @@ DEFAULT_ROLES: tuple[tuple[str, RoleScope, int | None], ...] = (
     ("防災部長", RoleScope.ASSOCIATION, 1),
     ("班長", RoleScope.GROUP, 1),
 )
+# What most bylaws say, as a new association's starting point (editable on the role board).
+DEFAULT_REQUIRED: tuple[str, ...] = ("会長", "会計")
+DEFAULT_CONFLICTS: tuple[tuple[str, str], ...] = (("会長", "会計"), ("会計", "監事"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +50,7 @@ class RoleInfo:
     scope: RoleScope
     max_holders: int | None
     position: int
+    required: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +74,8 @@ class RoleSlot:
     group_name: str | None
     max_holders: int | None
     holders: tuple[Holder, ...]
+    required: bool = False
+    conflicts: tuple[str, ...] = ()  # the roles its holder may not hold too
 
     @property
     def vacant(self) -> bool:
@@ -115,7 +124,8 @@ def _check_max_holders(max_holders: int | None) -> None:
 def list_roles(session: Session) -> list[RoleInfo]:
     """Every role in board order."""
     roles = session.exec(select(Role).order_by(col(Role.position))).all()
-    return [RoleInfo(r.id, r.name, RoleScope(r.scope), r.max_holders, r.position) for r in roles]
+    return [RoleInfo(r.id, r.name, RoleScope(r.scope), r.max_holders, r.position, r.required)
+            for r in roles]
 
 
 def create_role(
@@ -124,26 +134,40 @@ def create_role(
     name: str,
     scope: RoleScope = RoleScope.ASSOCIATION,
     max_holders: int | None = 1,
+    required: bool = False,
 ) -> uuid.UUID:
-    """Add a role at the end of the board."""
+    """Add a role at the end of the board (``required``: the bylaws require it filled)."""
     _check_max_holders(max_holders)
     last = session.exec(select(func.max(Role.position))).one()
     role = Role(id=uuid7(), name=_clean_role_name(session, name, None), scope=scope,
-                max_holders=max_holders, position=(last or 0) + 1)
+                max_holders=max_holders, position=(last or 0) + 1, required=required)
     session.add(role)
     session.flush()
     return role.id
 
 
 def update_role(
-    session: Session, *, role_id: uuid.UUID, name: str, max_holders: int | None
+    session: Session, *, role_id: uuid.UUID, name: str, max_holders: int | None,
+    required: bool | None = None,
 ) -> None:
-    """Rename a role or change how many may hold it (existing holders are kept)."""
+    """Rename a role or change how many may hold it (existing holders are kept), and
+    whether it is required (``None`` leaves that as it is)."""
     _check_max_holders(max_holders)
     role = _role(session, role_id)
     role.name = _clean_role_name(session, name, role_id)
     role.max_holders = max_holders
+    if required is not None:
+        role.required = required
     session.flush()
+
+
+def set_role_required(session: Session, *, role_id: uuid.UUID, required: bool) -> bool:
+    """Mark a role as required by the bylaws (or not); returns what it was, for undo."""
+    role = _role(session, role_id)
+    before = role.required
+    role.required = required
+    session.flush()
+    return before
 
 
 def delete_role(session: Session, *, role_id: uuid.UUID) -> None:
@@ -157,16 +181,110 @@ def delete_role(session: Session, *, role_id: uuid.UUID) -> None:
             _("{role} has holders on record, so it cannot be deleted. "
               "Past years keep who held it.").format(role=role.name)
         )
+    # Through the session, not the foreign key's cascade, so the change is seen and recorded.
+    for conflict in session.exec(select(RoleConflict).where(
+            or_(col(RoleConflict.role_id) == role_id,
+                col(RoleConflict.other_role_id) == role_id))).all():
+        session.delete(conflict)
+    session.flush()
     session.delete(role)
     session.flush()
 
 
 def seed_default_roles(session: Session) -> None:
-    """Give a new association the usual roles."""
+    """Give a new association the usual roles, the usually required ones marked, and the
+    usual pairs one person may not hold together."""
+    ids: dict[str, uuid.UUID] = {}
     for position, (name, scope, max_holders) in enumerate(DEFAULT_ROLES, start=1):
-        session.add(Role(id=uuid7(), name=name, scope=scope, max_holders=max_holders,
-                         position=position))
+        ids[name] = uuid7()
+        session.add(Role(id=ids[name], name=name, scope=scope, max_holders=max_holders,
+                         position=position, required=name in DEFAULT_REQUIRED))
     session.flush()
+    for first, second in DEFAULT_CONFLICTS:
+        add_conflict(session, role_id=ids[first], other_role_id=ids[second])
+
+
+# ---------------------------------------------------------------- roles one person may not pair
+
+
+@dataclass(frozen=True, slots=True)
+class ConflictInfo:
+    """Two roles one person may not hold in the same year (e.g. 会長 and 会計)."""
+
+    role_id: uuid.UUID
+    role_name: str
+    other_role_id: uuid.UUID
+    other_role_name: str
+
+
+def _ordered(role_id: uuid.UUID, other_role_id: uuid.UUID) -> tuple[uuid.UUID, uuid.UUID]:
+    # Stored once per pair, the smaller id first (the table's CHECK; ids compare as stored).
+    return (role_id, other_role_id) if role_id.hex < other_role_id.hex else (
+        other_role_id, role_id)
+
+
+def list_conflicts(session: Session) -> list[ConflictInfo]:
+    """Every pair of roles one person may not hold together, in board order."""
+    roles = {role.id: role for role in session.exec(select(Role)).all()}
+    pairs = []
+    for conflict in session.exec(select(RoleConflict)).all():
+        first, second = roles[conflict.role_id], roles[conflict.other_role_id]
+        if (first.position, first.name) > (second.position, second.name):
+            first, second = second, first
+        pairs.append(ConflictInfo(first.id, first.name, second.id, second.name))
+    return sorted(pairs, key=lambda pair: (roles[pair.role_id].position,
+                                           roles[pair.other_role_id].position))
+
+
+def conflicts_of(session: Session, *, role_id: uuid.UUID) -> tuple[uuid.UUID, ...]:
+    """The roles that the holder of ``role_id`` may not hold too."""
+    return tuple(
+        pair.other_role_id if pair.role_id == role_id else pair.role_id
+        for pair in list_conflicts(session)
+        if role_id in (pair.role_id, pair.other_role_id)
+    )
+
+
+def add_conflict(session: Session, *, role_id: uuid.UUID, other_role_id: uuid.UUID) -> None:
+    """Record that one person may not hold both roles (nothing happens if already recorded)."""
+    role, other = _role(session, role_id), _role(session, other_role_id)
+    if role_id == other_role_id:
+        raise ValidationError(_("A role cannot conflict with itself. Choose another role."),
+                              field="conflicts")
+    first, second = _ordered(role.id, other.id)
+    if session.get(RoleConflict, (first, second)) is None:
+        session.add(RoleConflict(role_id=first, other_role_id=second))
+        session.flush()
+
+
+def remove_conflict(session: Session, *, role_id: uuid.UUID, other_role_id: uuid.UUID) -> None:
+    """One person may hold both roles again (nothing happens if they already could)."""
+    conflict = session.get(RoleConflict, _ordered(role_id, other_role_id))
+    if conflict is not None:
+        session.delete(conflict)
+        session.flush()
+
+
+def set_conflicts(session: Session, *, role_id: uuid.UUID,
+                  other_role_ids: Collection[uuid.UUID]) -> tuple[uuid.UUID, ...]:
+    """Make exactly ``other_role_ids`` the roles ``role_id``'s holder may not hold too;
+    returns the ones before, for undo."""
+    _role(session, role_id)
+    before = conflicts_of(session, role_id=role_id)
+    wanted = set(other_role_ids)
+    for other in before:
+        if other not in wanted:
+            remove_conflict(session, role_id=role_id, other_role_id=other)
+    for other in wanted:
+        if other not in before:
+            add_conflict(session, role_id=role_id, other_role_id=other)
+    return before
+
+
+def conflicting_pairs(session: Session) -> set[frozenset[uuid.UUID]]:
+    """The pairs of roles one person may not hold together, for quick checks."""
+    return {frozenset((conflict.role_id, conflict.other_role_id))
+            for conflict in session.exec(select(RoleConflict)).all()}
 
 
 def _holders(session: Session, year: int) -> dict[tuple[uuid.UUID, uuid.UUID | None],
@@ -201,16 +319,28 @@ def role_board(session: Session, *, year: int) -> list[RoleSlot]:
 
     hans_sorted = sorted(hans, key=han_order)
     roles = sorted(list_roles(session), key=lambda role: role.scope == RoleScope.GROUP)
+    conflicts: dict[uuid.UUID, list[str]] = {}
+    for pair in list_conflicts(session):
+        conflicts.setdefault(pair.role_id, []).append(pair.other_role_name)
+        conflicts.setdefault(pair.other_role_id, []).append(pair.role_name)
     slots: list[RoleSlot] = []
     for role in roles:
+        rules = (role.required, tuple(conflicts.get(role.id, ())))
         if role.scope == RoleScope.GROUP:
             for han in hans_sorted:
                 slots.append(RoleSlot(role.id, role.name, han.id, han.name, role.max_holders,
-                                      tuple(holders.get((role.id, han.id), ()))))
+                                      tuple(holders.get((role.id, han.id), ())), *rules))
         else:
             slots.append(RoleSlot(role.id, role.name, None, None, role.max_holders,
-                                  tuple(holders.get((role.id, None), ()))))
+                                  tuple(holders.get((role.id, None), ())), *rules))
     return slots
+
+
+def years_on_record(session: Session) -> list[int]:
+    """Every 年度 with a role holder on record, oldest first (for the role board's years)."""
+    return list(session.exec(
+        select(RoleAssignment.year).distinct().order_by(col(RoleAssignment.year))
+    ).all())
 
 
 def assign_role(

@@ -43,7 +43,7 @@ class CircularActions(WindowActions):
         self.open_file: OpenFile | None = None  # the editor's file picker (tests drive it)
         panel = self.panel
         panel.new_requested.connect(self.new_circular)
-        panel.copy_requested.connect(self.copy_circular)
+        panel.copy_requested.connect(self.use_as_template)
         panel.edit_requested.connect(self.edit_circular)
         panel.delete_requested.connect(self.delete_circular)
         panel.send_requested.connect(self.send_circular)
@@ -82,17 +82,21 @@ class CircularActions(WindowActions):
             return None
         return self._open_editor(circular_id, is_new=True)
 
-    def copy_circular(self, circular_id: uuid.UUID) -> CircularEditor | None:
-        """A new draft from an earlier circular (dated today), opened in the editor."""
+    def use_as_template(self, circular_id: uuid.UUID) -> CircularEditor | None:
+        """A new draft from a circular of any year, with what went stale since (班 gone, an
+        earlier officer as issuer) brought up to date and said, opened in the editor."""
         try:
             with self.file.write() as session:
-                copy_id = circulars.copy_circular(session, circular_id=circular_id,
-                                                  issued_on=self.window.today())
+                made = circulars.copy_circular_as_draft(session, circular_id=circular_id,
+                                                        issued_on=self.window.today())
         except KairanError as error:
             messages.warn(self.window, error.message)
             self.refresh()
             return None
-        return self._open_editor(copy_id, is_new=True)
+        editor = self._open_editor(made.circular_id, is_new=True)
+        if made.notes:
+            self.window.statusBar().showMessage(" ".join(made.notes), 15000)
+        return editor
 
     def edit_circular(self, circular_id: uuid.UUID) -> CircularEditor | None:
         """Open a draft in the editor."""

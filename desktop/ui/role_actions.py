@@ -1,11 +1,23 @@
 """What the officer does on the role board: assign and remove holders, add, rename and
-delete roles."""
+delete roles, mark a role required, and choose the roles one person may not hold together."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QInputDialog
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QInputDialog,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desktop.domain import members, roles
 from desktop.domain.errors import KairanError
@@ -16,9 +28,52 @@ from desktop.ui import messages
 from desktop.ui.member_picker import MemberPicker
 from desktop.ui.window_actions import WindowActions
 
+if TYPE_CHECKING:
+    from desktop.ui.main_window import MainWindow
+
+
+class ConflictsDialog(QDialog):
+    """Tick the roles the holder of one role may not hold too."""
+
+    def __init__(self, parent: QWidget | None, role: roles.RoleInfo,
+                 others: Sequence[roles.RoleInfo], ticked: Sequence[uuid.UUID]) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(_("Not together with {role}").format(role=role.name))
+        self.roles = QListWidget()
+        for other in others:
+            item = QListWidgetItem(other.name)
+            item.setData(Qt.ItemDataRole.UserRole, other.id.hex)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked if other.id in ticked
+                               else Qt.CheckState.Unchecked)
+            self.roles.addItem(item)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        note = QLabel(_("One person may not hold {role} together with the roles ticked. The "
+                        "handover wizard flags such a choice.").format(role=role.name))
+        note.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(note)
+        layout.addWidget(self.roles)
+        layout.addWidget(buttons)
+
+    def ticked(self) -> list[uuid.UUID]:
+        """The roles ticked."""
+        return [uuid.UUID(hex=item.data(Qt.ItemDataRole.UserRole))
+                for index in range(self.roles.count())
+                if (item := self.roles.item(index)).checkState() == Qt.CheckState.Checked]
+
 
 class RoleActions(WindowActions):
     """The role commands of the main window."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.conflicts_dialog: ConflictsDialog | None = None
+        window.role_board.required_requested.connect(self.toggle_required)
+        window.role_board.conflicts_requested.connect(self.edit_conflicts)
 
     def unassign_selected(self) -> None:
         self.window.tabs.setCurrentWidget(self.window.role_board)
@@ -154,3 +209,52 @@ class RoleActions(WindowActions):
         except KairanError as error:
             messages.warn(self.window, error.message)
         self.window.show_role_board()
+
+    def _role_of(self, slot: roles.RoleSlot) -> roles.RoleInfo | None:
+        with self.file.read() as session:
+            return next((r for r in roles.list_roles(session) if r.id == slot.role_id), None)
+
+    def toggle_required(self, slot: roles.RoleSlot | None = None) -> None:
+        """Mark the selected role required by the bylaws, or not any more (with undo)."""
+        slot = slot or self.window.role_board.selected_slot()
+        role = self._role_of(slot) if slot is not None else None
+        if role is None:
+            messages.warn(self.window, _("Choose a role on the role board first."))
+            return
+        required = not role.required
+        text = (_("Mark {role} required") if required else _("Mark {role} not required")
+                ).format(role=role.name)
+        self.editor.apply(
+            text,
+            lambda s: roles.set_role_required(s, role_id=role.id, required=required),
+            lambda s: roles.set_role_required(s, role_id=role.id, required=role.required),
+        )
+
+    def edit_conflicts(self, slot: roles.RoleSlot | None = None) -> ConflictsDialog | None:
+        """Choose the roles the selected role's holder may not hold too (with undo)."""
+        slot = slot or self.window.role_board.selected_slot()
+        role = self._role_of(slot) if slot is not None else None
+        if role is None:
+            messages.warn(self.window, _("Choose a role on the role board first."))
+            return None
+        with self.file.read() as session:
+            others = [r for r in roles.list_roles(session) if r.id != role.id]
+            before = roles.conflicts_of(session, role_id=role.id)
+        if self.conflicts_dialog is not None:
+            self.conflicts_dialog.deleteLater()
+        dialog = ConflictsDialog(self.window, role, others, before)
+        self.conflicts_dialog = dialog
+
+        def chosen() -> None:
+            wanted = dialog.ticked()
+            if set(wanted) == set(before):
+                return
+            self.editor.apply(
+                _("Roles not together with {role}").format(role=role.name),
+                lambda s: roles.set_conflicts(s, role_id=role.id, other_role_ids=wanted),
+                lambda s: roles.set_conflicts(s, role_id=role.id, other_role_ids=before),
+            )
+
+        dialog.accepted.connect(chosen)
+        dialog.open()  # window-modal, without a nested event loop
+        return dialog
