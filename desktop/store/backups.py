@@ -22,7 +22,7 @@ from desktop.i18n import _
 Progress = Callable[[int, int], None]  # (pages done, pages in all)
 _STAMP = "%Y%m%d-%H%M%S-%f"
 _NAME = re.compile(r"^(?P<stem>.+)-(?P<stamp>\d{8}-\d{6}-\d{6})-(?P<reason>[a-z-]+)\.kairan$")
-REASONS = ("auto", "manual", "before-upgrade", "before-restore")
+REASONS = ("auto", "manual", "before-upgrade", "before-restore", "before-purge")
 
 
 class BackupCancelled(Exception):

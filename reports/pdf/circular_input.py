@@ -31,6 +31,7 @@ class CircularPrint:
     deadline: date | None = None
     images: tuple[tuple[bytes, AttachmentKind], ...] = ()  # JPEG/PNG; IMAGE or MAP
     pdf_attachments: tuple[bytes, ...] = ()  # whole PDF files, appended in this order
+    purpose_statement: str = ""  # at the foot of the reply slip (個人情報の利用目的)
 
     @property
     def slip_questions(self) -> tuple[Question, ...]:

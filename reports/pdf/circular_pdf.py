@@ -61,6 +61,7 @@ from reports.pdf.fonts import GOTHIC, MINCHO, missing_characters
 from reports.pdf.markup import Line, layout_body, text_width, wrap_text
 from reports.pdf.output import deliver
 from reports.pdf.page import PageLayout, Typography, draw_furniture, new_canvas
+from reports.pdf.purpose import purpose_footer
 from reports.pdf.qr import draw_qr
 
 __all__ = [
@@ -247,7 +248,8 @@ def _slip_answers(circular: CircularPrint, items: list[Item], *, x: float, width
 
 
 def _lay_out_slip(circular: CircularPrint, *, width: float, typo: Typography) -> _Slip:
-    """The reply slip laid out ``width`` points wide, at its natural size."""
+    """The reply slip laid out ``width`` points wide, at its natural size, with the
+    association's purpose statement at its foot."""
     items, band = _cut_line(width, typo)
     pad = 3.5 * mm * typo.scale
     qr_size = _SLIP_QR * (1.2 if typo.large else 1.0)
@@ -277,6 +279,10 @@ def _lay_out_slip(circular: CircularPrint, *, width: float, typo: Typography) ->
     y = min(y, qr_y) - pad * 0.6
 
     y = _slip_answers(circular, items, x=pad, width=width - 2 * pad, y=y, typo=typo)
+    footer, height = purpose_footer(circular.purpose_statement, x=pad, top=y,
+                                    width=width - 2 * pad, typo=typo)
+    items += footer
+    y -= height
     bottom = y - pad * 0.6
     items.append(Box(0, bottom, width, box_top - bottom, 0.9))
     return _Slip(-bottom, 1.0, tuple(items), number, name, qr)
@@ -688,7 +694,8 @@ def render_personal_copies(out: BinaryIO | Path, *, circular: CircularPrint,
                            progress: Progress | None = None) -> int:
     """One personal copy of ``circular`` for each of ``households`` (the paper households),
     addressed 「○○ 様」 with the 世帯番号, and a reply slip with a QR code of the household's
-    ``slip_code`` when the circular asks for an answer. Returns the number of pages.
+    ``slip_code`` when the circular asks for an answer; the slip's foot carries the
+    association's purpose statement. Returns the number of pages.
 
     ``progress(done, total)`` counts copies; raising from it cancels and writes nothing.
     """

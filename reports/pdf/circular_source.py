@@ -38,11 +38,12 @@ def load_circular_print(session: Session, *, circular_id: uuid.UUID) -> Circular
             pdfs.append(content)
         else:
             images.append((content, attachment.kind))
+    association = get_association(session)
     return CircularPrint(
-        association=get_association(session).name, title=data.title, body=data.body,
+        association=association.name, title=data.title, body=data.body,
         issued_on=data.issued_on, issuer=data.issuer, map_url=data.map_url, ask=data.ask,
         questions=questions_of(data), deadline=data.deadline, images=tuple(images),
-        pdf_attachments=tuple(pdfs),
+        pdf_attachments=tuple(pdfs), purpose_statement=association.purpose_statement,
     )
 
 

@@ -57,6 +57,7 @@ class MeetingPrint:
     blank_counts_as: CountAs = CountAs.ABSTAIN
     spoiled_counts_as: CountAs = CountAs.ABSTAIN
     absent_holder: AbsentHolder = AbsentHolder.TO_CHAIR
+    purpose_statement: str = ""  # at the foot of the notice kept at home (個人情報の利用目的)
 
 
 @dataclass(frozen=True, slots=True)

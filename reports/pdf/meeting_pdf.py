@@ -67,6 +67,7 @@ from reports.pdf.meeting_input import (
 )
 from reports.pdf.output import deliver
 from reports.pdf.page import PageLayout, Typography, draw_furniture, new_canvas
+from reports.pdf.purpose import purpose_footer
 from reports.pdf.qr import qr_path
 
 __all__ = [
@@ -285,7 +286,8 @@ def _meeting_phrase(meeting: MeetingPrint) -> str:
 
 def _notice(meeting: MeetingPrint, width: float, typo: Typography) -> _Block:
     """The top of the page, kept at home: the meeting and the addressee on the left, date,
-    place and deadline on the right, then what to return."""
+    place and deadline on the right, then what to return and the association's purpose
+    statement."""
     items: list[Item] = []
     half = width * 0.55
     y = 0.0
@@ -327,6 +329,10 @@ def _notice(meeting: MeetingPrint, width: float, typo: Typography) -> _Block:
     for line in wrap_text(printable(guide), font=GOTHIC, size=size, width=width):
         y -= size * 1.4
         items.append(Text(0, _middle(y, size * 1.4, size), line, GOTHIC, size))
+    footer, height = purpose_footer(meeting.purpose_statement, x=0, top=y, width=width,
+                                    typo=typo)
+    items += footer
+    y -= height
     return _Block(-y + typo.small * 0.2, tuple(items), (_Identity(number, name),))
 
 
@@ -547,7 +553,8 @@ def render_forms(out: BinaryIO | Path, *, meeting: MeetingPrint,
                  progress: Progress | None = None) -> int:
     """The 出欠票・委任状・書面議決書 of each voter in ``voters`` (in the order given: 班,
     then circulation order), pre-filled with the voter's 世帯番号, name and a QR code of
-    their ``slip_code`` on every part. Returns the number of pages (one or two per voter).
+    their ``slip_code`` on every part; the notice kept at home ends with the association's
+    purpose statement. Returns the number of pages (one or two per voter).
 
     ``progress(done, total)`` counts voters; raising from it cancels and writes nothing.
     """

@@ -34,7 +34,8 @@ __all__ = ["MeetingDocuments", "load_documents", "meeting_print", "voter_prints"
 
 
 def meeting_print(record: MeetingRecord, *, association: str, printed_on: date,
-                  deadline: date | None = None, chair: str = "") -> MeetingPrint:
+                  deadline: date | None = None, chair: str = "",
+                  purpose_statement: str = "") -> MeetingPrint:
     """The meeting as printed, from a record already read (no session needed)."""
     rules = record.rules
     return MeetingPrint(
@@ -44,7 +45,7 @@ def meeting_print(record: MeetingRecord, *, association: str, printed_on: date,
                     for item in record.items),
         deadline=deadline, chair=chair, voting_unit=rules.voting_unit,
         blank_counts_as=rules.blank_counts_as, spoiled_counts_as=rules.spoiled_counts_as,
-        absent_holder=rules.absent_holder)
+        absent_holder=rules.absent_holder, purpose_statement=purpose_statement)
 
 
 def _printed_numbers(voters: Sequence[Voter], unit: VotingUnit) -> list[str]:
@@ -98,6 +99,8 @@ def load_documents(session: Session, *, meeting_id: uuid.UUID, printed_on: date,
     chair = ""
     if record.chair_key is not None and record.chair_key in tally.positions:
         chair = tally.voters[tally.positions[record.chair_key]].label
-    meeting = meeting_print(record, association=get_association(session).name,
-                            printed_on=printed_on, deadline=deadline, chair=chair)
+    association = get_association(session)
+    meeting = meeting_print(record, association=association.name, printed_on=printed_on,
+                            deadline=deadline, chair=chair,
+                            purpose_statement=association.purpose_statement)
     return MeetingDocuments(meeting, voter_prints(meeting_id, tally), tally)
