@@ -143,7 +143,9 @@ class AppController:
         self.window.restore_requested.connect(self.choose_backup)
         self.window.language_requested.connect(self.change_language)
         self.window.text_size_requested.connect(self.step_text_size)
+        self.window.bundle_actions.file_made.connect(self.open_path)
         self.window.show()
+        self.window.audit_actions.ask_after_open()
         if old_window is not None:
             old_window.close()
             old_window.deleteLater()

@@ -11,6 +11,9 @@
     kairan --db PATH print circular ID --out FILE.pdf ...
     kairan --db PATH meeting list
     kairan --db PATH meeting tally ID [--format text|json]
+    kairan --db PATH export-all DIR [--zip]
+    kairan import-all BUNDLE --db NEW_FILE
+    kairan --db PATH audit verify | audit export FILE.xlsx|FILE.csv
 
 The subcommands never import Qt, so they are quick and run on machines without a display.
 """
@@ -25,7 +28,15 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from desktop import __version__, cli_import, cli_meeting, cli_print, paths
+from desktop import (
+    __version__,
+    cli_audit,
+    cli_bundle,
+    cli_import,
+    cli_meeting,
+    cli_print,
+    paths,
+)
 from desktop.domain.errors import KairanError
 from desktop.domain.labels import channel_label
 from desktop.i18n import DEFAULT_LANGUAGE, LANGUAGES, _, set_language
@@ -82,6 +93,8 @@ def _parser() -> argparse.ArgumentParser:
     cli_import.add_parser(commands)
     cli_print.add_parser(commands)
     cli_meeting.add_parser(commands)
+    cli_bundle.add_parser(commands)
+    cli_audit.add_parser(commands)
 
     commands.add_parser("backup", help=_("back up the association file now"))
     restore = commands.add_parser("restore", help=_("restore a backup over the file"))
@@ -232,6 +245,14 @@ def _cmd_meeting(args: argparse.Namespace) -> int:
     return cli_meeting.run(args, _db(args))
 
 
+def _cmd_bundle(args: argparse.Namespace) -> int:
+    return cli_bundle.run(args, _db(args))
+
+
+def _cmd_audit(args: argparse.Namespace) -> int:
+    return cli_audit.run(args, _db(args))
+
+
 def _cmd_backup(args: argparse.Namespace) -> int:
     from desktop.store.association_file import open_association
 
@@ -290,7 +311,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(arguments)
     handlers = {"new": _cmd_new, "roster": _cmd_roster_list, "backup": _cmd_backup,
                 "restore": _cmd_restore, "demo": _cmd_demo_create, "export": _cmd_export,
-                "import": _cmd_import, "print": _cmd_print, "meeting": _cmd_meeting}
+                "import": _cmd_import, "print": _cmd_print, "meeting": _cmd_meeting,
+                "export-all": _cmd_bundle, "import-all": _cmd_bundle, "audit": _cmd_audit}
     try:
         if args.command is None:
             return _run_window(args)

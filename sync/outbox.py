@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 from desktop.domain.errors import ValidationError
 from desktop.domain.ids import uuid7
 from desktop.domain.models import (
+    Association,
     Circular,
     CircularRecipient,
     CircularStatus,
@@ -271,8 +272,9 @@ def meeting_retracted(session: Session, *, meeting_id: uuid.UUID) -> None:
 
 
 def enqueue_snapshot(session: Session, *, today: date) -> int:
-    """Queue what a newly paired relay needs: every current household, and the sent
-    circulars still collecting answers (deadline today or later). Returns how many."""
+    """Queue what a newly paired relay needs: the association's purpose statement, every
+    current household, and the sent circulars still collecting answers (deadline today or
+    later). Returns how many."""
     groups = _group_names(session)
     households = session.exec(select(Household).where(col(Household.left_on).is_(None))
                               .order_by(col(Household.number))).all()
@@ -284,6 +286,9 @@ def enqueue_snapshot(session: Session, *, today: date) -> int:
         col(Circular.deadline) >= today).order_by(col(Circular.issued_on))).all()
     ops += [(OpKind.CIRCULAR_PUBLISH, circular_body(session, circular_id))
             for circular_id in open_circulars]
+    statement = session.exec(select(Association.purpose_statement)).first()
+    if statement:
+        ops.insert(0, (OpKind.ASSOCIATION_PROFILE, {"purpose_statement": statement}))
     return enqueue_many(session, ops)
 
 

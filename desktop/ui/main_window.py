@@ -25,18 +25,27 @@ from desktop.i18n import _
 from desktop.store.association_file import AssociationFile
 from desktop.store.backups import BackupInfo
 from desktop.ui import messages
+from desktop.ui.audit_actions import AuditActions
+from desktop.ui.bundle_actions import (
+    MENU_EXPORT,
+    MENU_IMPORT,
+    MENU_PURGE,
+    MENU_SETTINGS,
+    BundleActions,
+)
 from desktop.ui.circular_actions import CircularActions
 from desktop.ui.circulars_panel import CircularsPanel
 from desktop.ui.commands import Editor
 from desktop.ui.file_actions import FileActions
 from desktop.ui.group_actions import GroupActions
 from desktop.ui.group_tree import GroupTree
+from desktop.ui.handover_actions import HandoverActions
 from desktop.ui.household_actions import HouseholdActions
 from desktop.ui.invitation_actions import InvitationActions
 from desktop.ui.meeting_actions import MeetingActions
 from desktop.ui.meetings_panel import MeetingsPanel
 from desktop.ui.role_actions import RoleActions
-from desktop.ui.role_board import RoleBoard
+from desktop.ui.role_board import RoleBoard, board_years
 from desktop.ui.roster_loader import RosterData, RosterLoader
 from desktop.ui.roster_model import RosterModel
 from desktop.ui.roster_panel import RosterPanel
@@ -100,18 +109,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
         self.status, self.sync_label = self._build_status_bar()
 
-        self.file_actions = FileActions(self)
-        self.household_actions = HouseholdActions(self)
-        self.group_actions = GroupActions(self)
-        self.role_actions = RoleActions(self)
-        self.circular_actions = CircularActions(self)
-        self.meeting_actions = MeetingActions(self)
-        self.sync_actions = SyncActions(self, self.sync_label)
-        self.safety_actions = SafetyActions(self)
-        self.sync_actions.synced.connect(self._synced)
-        self.roster.open_household.connect(self.household_actions.edit_household)
-        self.role_board.assign_requested.connect(self.role_actions.assign_role)
-        self.role_board.unassign_requested.connect(self.role_actions.unassign_role)
+        self._build_actions()
         self._build_menus()
         self.setWindowTitle(f"{self.association.name} — Kairan")
         self.resize(1200, 760)
@@ -138,6 +136,24 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(status)
         self.statusBar().addPermanentWidget(sync)
         return status, sync
+
+    def _build_actions(self) -> None:
+        """The commands, one object per area, and the panels' requests wired to them."""
+        self.file_actions = FileActions(self)
+        self.household_actions = HouseholdActions(self)
+        self.group_actions = GroupActions(self)
+        self.role_actions = RoleActions(self)
+        self.circular_actions = CircularActions(self)
+        self.meeting_actions = MeetingActions(self)
+        self.sync_actions = SyncActions(self, self.sync_label)
+        self.safety_actions = SafetyActions(self)
+        self.handover_actions = HandoverActions(self)
+        self.bundle_actions = BundleActions(self)
+        self.audit_actions = AuditActions(self)
+        self.sync_actions.synced.connect(self._synced)
+        self.roster.open_household.connect(self.household_actions.edit_household)
+        self.role_board.assign_requested.connect(self.role_actions.assign_role)
+        self.role_board.unassign_requested.connect(self.role_actions.unassign_role)
 
     # ------------------------------------------------------------ menus
 
@@ -177,6 +193,18 @@ class MainWindow(QMainWindow):
         self._action(file_menu, _("&Back up now"), self.backup_now, "Ctrl+B")
         self._action(file_menu, _("&Restore from a backup…"), self.restore_requested.emit)
         file_menu.addSeparator()
+        bundle = self.bundle_actions
+        self._action(file_menu, _(MENU_EXPORT), bundle.export_all)
+        self._action(file_menu, _(MENU_IMPORT), bundle.import_bundle)
+        file_menu.addSeparator()
+        self._action(file_menu, _("&Who is using Kairan…"), self.audit_actions.choose_profile,
+                     "Ctrl+Alt+U")
+        self._action(file_menu, _("History of &changes…"), self.audit_actions.show_history,
+                     "Ctrl+H")
+        file_menu.addSeparator()
+        self._action(file_menu, _(MENU_SETTINGS), bundle.edit_association)
+        self._action(file_menu, _(MENU_PURGE), bundle.purge_withdrawn)
+        file_menu.addSeparator()
         self._action(file_menu, _("&Quit"), self.close, "Ctrl+Q")  # Windows has no standard
 
     def _edit_menu(self, bar: QMenuBar) -> None:
@@ -196,6 +224,8 @@ class MainWindow(QMainWindow):
         self._action(household_menu, _("&Edit household…"), homes.edit_selected, "Ctrl+E")
         self._action(household_menu, _("&Move to another group…"), homes.move_household,
                      "Ctrl+M")
+        self._action(household_menu, _("&History of this household…"),
+                     self.audit_actions.show_selected_household_history, "Ctrl+Shift+H")
         household_menu.addSeparator()
         self._action(household_menu, _("&Withdraw (退会)…"), homes.withdraw_household, "Ctrl+D")
         self._action(household_menu, _("Re-&admit"), homes.readmit_household, "Ctrl+R")
@@ -223,6 +253,14 @@ class MainWindow(QMainWindow):
         self._action(role_menu, _("Add a &role…"), role.add_role)
         self._action(role_menu, _("Re&name the selected role…"), role.rename_role)
         self._action(role_menu, _("&Delete the selected role"), role.delete_role)
+        self._action(role_menu, _("Re&quired by the bylaws (on/off)"), role.toggle_required)
+        self._action(role_menu, _("Not &together with…"), role.edit_conflicts)
+        role_menu.addSeparator()
+        handover = self.handover_actions
+        self._action(role_menu, _("Officer &handover (役員交代)…"), handover.run_wizard,
+                     "Ctrl+Alt+H")
+        self._action(role_menu, _("Handover &report (引継書) of a past year…"),
+                     handover.print_earlier_report)
 
     def _circular_menu(self, bar: QMenuBar) -> None:
         circular_menu = bar.addMenu(_("&Circulars"))
@@ -330,8 +368,9 @@ class MainWindow(QMainWindow):
             self.safety_actions.refresh()
         if self.tabs.currentWidget() is self.role_board:
             if self.role_board.year.count() == 0:
-                years = range(self.year - 5, self.year + 2)
-                self.role_board.set_years(list(years), self.year,
+                with self.file.read() as session:
+                    on_record = roles.years_on_record(session)
+                self.role_board.set_years(board_years(self.year, on_record), self.year,
                                           self.association.fiscal_year_start_month)
             self.load_role_board()
 

@@ -22,6 +22,14 @@ WITHOUT_SHORTCUT = {
     "Add a &role…",  # the role list changes once a year at most
     "Re&name the selected role…",
     "&Delete the selected role",
+    # Rare: a few times a year at most.
+    "Export &everything (all data)…",
+    "Make a new file from a &full export…",
+    "Association &settings…",
+    "&Purge withdrawn households after the retention period…",
+    "Re&quired by the bylaws (on/off)",
+    "Not &together with…",
+    "Handover &report (引継書) of a past year…",
     "&Quit",  # QKeySequence.Quit is empty on Windows (and offscreen); Alt+F4 closes there
     "日本語",  # the language menu names each language in itself
     "English",
