@@ -18,9 +18,9 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QWidget, QWizard
 
 from desktop.domain import members
@@ -53,7 +53,8 @@ from desktop.ui.handover_pages import (
     YearPage,
 )
 from desktop.ui.member_picker import MemberPicker
-from desktop.ui.tasks import Task, TaskCancelled, TaskContext, TaskRunner
+from desktop.ui.task_wizard import TaskWizard
+from desktop.ui.tasks import TaskCancelled, TaskContext, TaskRunner
 
 __all__ = [
     "ITEMS_PAGE",
@@ -103,7 +104,7 @@ def start_handover(association_file: AssociationFile, *, today: date) -> Handove
                              plan_handover(session, new_year=new_year))
 
 
-class HandoverWizard(QWizard):
+class HandoverWizard(TaskWizard):
     """The six pages and the plan, choices and warnings they share."""
 
     handed_over = Signal(int)  # the new year, once the handover is written
@@ -111,9 +112,8 @@ class HandoverWizard(QWizard):
 
     def __init__(self, parent: QWidget | None, association_file: AssociationFile,
                  tasks: TaskRunner, *, start: HandoverStart, done_by: str = "") -> None:
-        super().__init__(parent)
+        super().__init__(parent, tasks)
         self.file = association_file
-        self.tasks = tasks
         self.done_by = done_by
         self.current_year = start.current_year
         self.relay = start.relay
@@ -122,9 +122,6 @@ class HandoverWizard(QWizard):
         self.handover: HandoverRecord | None = None
         self.overridden: set[SlotKey] = set()  # slots the officer chose by hand
         self.warnings: list[HandoverWarning] = []
-        self.task: Task[Any] | None = None
-        self._token = 0
-        self._closing = False
 
         self.year_page = YearPage(self)
         self.officers_page = OfficersPage(self)
@@ -144,27 +141,9 @@ class HandoverWizard(QWizard):
 
     # ------------------------------------------------------------ background work
 
-    @property
-    def busy(self) -> bool:
-        """Whether planning or handing over is under way."""
-        return self.task is not None
-
     def _run(self, work: Callable[[TaskContext], R], *, title: str,
              done: Callable[[R], None], cancellable: bool = True) -> None:
-        """Run ``work`` in the background; a newer run makes an older one's result stale."""
-        if self.task is not None:
-            self.task.context.cancel()
-        self._token += 1
-        token = self._token
-
-        def finish(callback: Callable[[Any], None], value: Any) -> None:
-            if token != self._token:
-                return  # overtaken by a newer run
-            self.task = None
-            try:
-                callback(value)
-            finally:
-                self._settled()
+        """Run ``work`` in the background (see :meth:`TaskWizard.run`); a refusal is said."""
 
         def failed(error: BaseException) -> None:
             if isinstance(error, KairanError):
@@ -172,26 +151,7 @@ class HandoverWizard(QWizard):
             elif not isinstance(error, TaskCancelled):
                 raise error
 
-        self.task = self.tasks.run(work, parent=self, title=title, cancellable=cancellable,
-                                   on_success=lambda result: finish(done, result),
-                                   on_failure=lambda error: finish(failed, error))
-        self.task.dialog.setWindowModality(Qt.WindowModality.WindowModal)
-        self._settled()
-
-    def _settled(self) -> None:
-        page = self.currentPage()
-        if page is not None:
-            page.completeChanged.emit()
-        if self.task is None and self._closing and self.isVisible():
-            super().reject()
-
-    def reject(self) -> None:
-        """Cancel (or Escape): stop planning first; a handover being written is finished."""
-        if self.task is not None:
-            self._closing = True
-            self.task.context.cancel()
-            return
-        super().reject()
+        self.run(work, title=title, done=done, failed=failed, cancellable=cancellable)
 
     # ------------------------------------------------------------ the plan and choices
 

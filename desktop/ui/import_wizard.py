@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -50,9 +49,8 @@ from desktop.i18n import N_, _
 from desktop.store.association_file import AssociationFile
 from desktop.store.backups import BackupCancelled, BackupInfo
 from desktop.ui.import_models import PlanModel, SheetPreviewModel, cell_text, column_letter
-from desktop.ui.tasks import Task, TaskCancelled, TaskContext, TaskRunner
-
-R = TypeVar("R")
+from desktop.ui.task_wizard import TaskWizard
+from desktop.ui.tasks import TaskCancelled, TaskContext, TaskRunner
 
 FILE_PAGE, SHEET_PAGE, MAPPING_PAGE, PREVIEW_PAGE = range(4)
 PREVIEW_ROWS = 15  # rows of a sheet shown under the header choice
@@ -146,7 +144,7 @@ class ImportDone:
     backup: BackupInfo
 
 
-class ImportWizard(QWizard):
+class ImportWizard(TaskWizard):
     """The wizard and the state its pages share: the file as read and the plan."""
 
     def __init__(
@@ -158,9 +156,8 @@ class ImportWizard(QWizard):
         today: Callable[[], date],
         imported: Callable[[ImportDone], None],
     ) -> None:
-        super().__init__(parent)
+        super().__init__(parent, tasks)
         self.association_file = association_file
-        self.tasks = tasks
         self.today = today
         self._on_imported = imported
         self.read: ReadRoster | None = None
@@ -168,10 +165,7 @@ class ImportWizard(QWizard):
         self.excluded: set[str] = set()  # sheets the officer unticked
         self.member_per_row: bool | None = None  # None: Kairan tells from the columns
         self.plan: ImportPlan | None = None
-        self.task: Task[Any] | None = None
         self.imported: ImportDone | None = None
-        self._token = 0
-        self._closing = False
 
         self.file_page = FilePage(self)
         self.sheet_page = SheetPage(self)
@@ -188,56 +182,6 @@ class ImportWizard(QWizard):
         self.resize(em * 72, em * 52)  # in characters, so large print gets a larger wizard
 
     # ------------------------------------------------------------ background work
-
-    @property
-    def busy(self) -> bool:
-        """Whether reading, planning or importing is under way."""
-        return self.task is not None
-
-    def run(
-        self,
-        work: Callable[[TaskContext], R],
-        *,
-        title: str,
-        done: Callable[[R], None],
-        failed: Callable[[BaseException], None],
-    ) -> None:
-        """Run ``work`` in the background with progress; a newer run makes an older one's
-        result stale (it is dropped)."""
-        if self.task is not None:
-            self.task.context.cancel()
-        self._token += 1
-        token = self._token
-
-        def finish(callback: Callable[[Any], None], value: Any) -> None:
-            if token != self._token:
-                return  # overtaken by a newer run
-            self.task = None
-            try:
-                callback(value)
-            finally:
-                self._settled()
-
-        self.task = self.tasks.run(work, parent=self, title=title,
-                                   on_success=lambda result: finish(done, result),
-                                   on_failure=lambda error: finish(failed, error))
-        self.task.dialog.setWindowModality(Qt.WindowModality.WindowModal)
-        self._settled()
-
-    def _settled(self) -> None:
-        page = self.currentPage()
-        if page is not None:
-            page.completeChanged.emit()
-        if self.task is None and self._closing and self.isVisible():
-            super().reject()
-
-    def reject(self) -> None:
-        """Cancel (or Escape): stop work under way first; the wizard closes when it has."""
-        if self.task is not None:
-            self._closing = True
-            self.task.context.cancel()
-            return
-        super().reject()
 
     # ------------------------------------------------------------ reading
 
