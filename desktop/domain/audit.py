@@ -145,6 +145,9 @@ def record_many(session: Session, entries: Iterable[AuditEntryData], *,
 # ---------------------------------------------------------------- what each table records
 
 
+_PREFETCH_CHUNK = 900  # ids per query: below SQLite's bound-parameter limit
+
+
 class _Lookup:
     """Names of related rows for summaries (the session's objects first, then the file)."""
 
@@ -173,6 +176,28 @@ class _Lookup:
             found = tuple(row) if row is not None else None
         self.cache[cache_key] = found
         return found
+
+    def prefetch(self, model: type[SQLModel], keys: Iterable[object], *names: str) -> None:
+        """Read ``names`` of many ``model`` rows at once, for :meth:`row` to find (a pull
+        from the relay records tens of thousands of answers, one household each)."""
+        table = _table_of(model)
+        prefix = f"{model.__name__}:{','.join(names)}"
+        identity = self.session.identity_map
+        wanted = {key for key in keys if isinstance(key, uuid.UUID)
+                  and (prefix, key) not in self.cache  # the session's own objects come first
+                  and identity.get((model, (key,), None)) is None
+                  and (model.__name__, (key,)) not in self.pending}
+        by_hex = {key.hex: key for key in wanted}
+        hexes = sorted(by_hex)
+        for start in range(0, len(hexes), _PREFETCH_CHUNK):
+            chunk = hexes[start:start + _PREFETCH_CHUNK]
+            found = self.session.connection().exec_driver_sql(
+                f"SELECT id, {', '.join(names)} FROM {table} "
+                f"WHERE id IN ({', '.join('?' * len(chunk))})", tuple(chunk)).fetchall()
+            for row in found:
+                self.cache[(prefix, by_hex[row[0]])] = tuple(row[1:])
+        for key in wanted:
+            self.cache.setdefault((prefix, key), None)
 
     def one(self, model: type[SQLModel], key: object, name: str) -> Any:
         """One column of a related row, or None."""
@@ -385,6 +410,10 @@ def record_inserts(session: Session, model: type[SQLModel],
         return 0
     table = _table_of(model)
     lookup = _Lookup(session)
+    if rows and "household_id" in rows[0]:  # their summaries name the household's number
+        from desktop.domain.models import Household
+
+        lookup.prefetch(Household, (row.get("household_id") for row in rows), "number")
     return record_many(session, [entry_for(session, table, "insert", row, lookup=lookup)
                                  for row in rows])
 

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from sqlmodel import select
 
+from desktop.domain import audit
 from desktop.domain.circulars import CircularData, create_circular, send_circular
 from desktop.domain.errors import ConflictError
 from desktop.domain.households import HouseholdData, create_household
@@ -200,6 +201,10 @@ def test_safety_answers_officers_gathered_reach_the_other_office_pcs(paired: Pai
     assert answered == {
         "0001": (SafetyStatus.CONTACT, ReplyChannel.IN_PERSON, "玄関で確認"),
         "0002": (SafetyStatus.URGENT, ReplyChannel.PHONE, "薬が足りない")}
+    with store.read() as session:  # the history says it came through the relay
+        [pulled] = [entry for entry in audit.history(
+            session, household_id=town.households["0002"]) if entry.entity == "safety_answer"]
+    assert (pulled.action, pulled.summary, pulled.actor) == ("insert", "0002", audit.RELAY.name)
     assert _sync(paired).applied.changed == 0  # type: ignore[attr-defined]  # once only
 
 
