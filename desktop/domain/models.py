@@ -627,7 +627,7 @@ class AuditRecord(SQLModel, table=True):
     __tablename__ = "audit_record"
 
     seq: int = Field(primary_key=True)  # 1, 2, 3 … in the order the changes were made
-    at: datetime = Field(index=True)
+    at: datetime  # no index: the history reads by seq; an import writes 50,000 at once
     actor: str = ""  # the profile's name at the time
     profile_id: uuid.UUID | None = None  # no foreign key: the record outlives the profile
     action: str  # insert / update / delete

@@ -16,6 +16,7 @@ from desktop.domain.households import (
     HouseholdData,
     MemberData,
     add_member,
+    clean_household,
     clean_members,
     create_household,
     get_household,
@@ -556,3 +557,12 @@ def test_cleaning_members_keeps_every_field() -> None:
     assert all(getattr(member, f.name) != getattr(defaults, f.name)
                for f in dataclasses.fields(MemberData)), "give every field a non-default value"
     assert clean_members([member]) == (member,)
+
+
+def test_cleaning_keeps_every_field_it_does_not_clean() -> None:
+    data = HouseholdData(
+        number="12", display_name="山田 太郎", furigana="やまだ", postal_code="123-4567",
+        address="桜町1-2", phone="03-1234-5678", channel=NoticeChannel.EMAIL,
+        emails=("yamada@example.jp",), joined_on=date(2020, 4, 1), exempt_han_leader=True,
+        exempt_duties=True, notes="高齢")
+    assert dataclasses.asdict(clean_household(data)) == dataclasses.asdict(data)

@@ -101,7 +101,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_audit_record")),
     )
     with op.batch_alter_table("audit_record", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_audit_record_at"), ["at"], unique=False)
         batch_op.create_index(batch_op.f("ix_audit_record_household_id"), ["household_id"],
                               unique=False)
 
