@@ -291,6 +291,11 @@ def _tracked() -> dict[str, _Spec]:
         "role_conflict": _Spec(summary=lambda v, lookup: (
             f"{role(v.get('role_id'), lookup)} / {role(v.get('other_role_id'), lookup)}")),
         "circular": _Spec(summary=lambda v, _l: v.get("title", "")),
+        # The picture or PDF itself is not copied into the trail: its name, kind and place.
+        "circular_attachment": _Spec(
+            summary=lambda v, lookup: f"{circular(v, lookup)} {v.get('file_name', '')}".strip(),
+            skip=frozenset({"data"})),
+        "meeting_rules": _Spec(),  # one row: the history names the table
         "reply": _Spec(household=lambda v, _l: v.get("household_id"), summary=circular),
         "meeting": _Spec(summary=lambda v, _l: v.get("title", "")),
         "meeting_item": _Spec(summary=lambda v, _l: v.get("title", "")),

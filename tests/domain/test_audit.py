@@ -435,3 +435,32 @@ def test_changes_applied_from_the_relay_are_named_as_such(
     [entry] = new_since(association_file, start)
     assert audit_history.actor_label(entry.actor) == "Residents (through the relay)"
     assert audit_history.actor_label("") == "(no officer chosen)"
+
+
+def test_attachments_and_meeting_rules_are_recorded_without_the_picture(
+        association_file: AssociationFile) -> None:
+    import io
+
+    from PIL import Image
+
+    from desktop.domain.attachments import add_image
+    from desktop.domain.circulars import CircularData, create_circular
+    from desktop.domain.meeting import Rules
+    from desktop.domain.meeting.meetings import save_rules
+    from desktop.domain.meeting.rules import VotingUnit
+
+    picture = io.BytesIO()
+    Image.new("RGB", (40, 30), "navy").save(picture, format="PNG")
+    with association_file.write() as session:
+        circular_id = create_circular(session, data=CircularData(
+            title="防災訓練", body="", issued_on=date(2026, 6, 1)))
+    start = after(association_file)
+    with association_file.write() as session:
+        add_image(session, circular_id=circular_id, file_name="地図.png",
+                  data=picture.getvalue())
+        save_rules(session, rules=Rules(voting_unit=VotingUnit.MEMBER))
+    attached, rules = new_since(association_file, start)[-2:]
+    assert (attached.entity, attached.action, attached.summary) == (
+        "circular_attachment", "insert", "防災訓練 地図.png")
+    assert "data" not in attached.changes and "file_name" in attached.changes
+    assert (rules.entity, rules.action) == ("meeting_rules", "insert")

@@ -256,9 +256,13 @@ def test_json_keeps_exact_values_and_types(bundle: Path) -> None:
 def test_xlsx_cells_stay_text_and_within_excel_limits(bundle: Path) -> None:
     from openpyxl import load_workbook
 
-    sheet = load_workbook(bundle / "tables" / "household.xlsx", read_only=True).active
-    assert sheet is not None
-    rows = list(sheet.iter_rows(values_only=True))
+    workbook = load_workbook(bundle / "tables" / "household.xlsx", read_only=True)
+    try:  # a read-only workbook keeps its file open until closed
+        sheet = workbook.active
+        assert sheet is not None
+        rows = list(sheet.iter_rows(values_only=True))
+    finally:
+        workbook.close()
     header = list(rows[0])
     assert "updated_at (UTC)" in header
     notes = [row[header.index("notes")] for row in rows[1:]]

@@ -42,8 +42,12 @@ def run_export(qtbot: Any, dialog: ExportDialog, messages: Messages) -> Path:
 
 def header(path: Path, sheet: str | None = None) -> list[object]:
     book = openpyxl.load_workbook(path, read_only=True)
-    rows = (book[sheet] if sheet else book.worksheets[0]).iter_rows(max_row=1, values_only=True)
-    return list(next(rows))
+    try:  # a read-only workbook keeps its file open until closed
+        rows = (book[sheet] if sheet else book.worksheets[0]).iter_rows(max_row=1,
+                                                                        values_only=True)
+        return list(next(rows))
+    finally:
+        book.close()
 
 
 def test_only_the_ticked_columns_are_written(
@@ -83,6 +87,7 @@ def test_one_sheet_per_group_one_row_per_member_and_withdrawn(
     titles = header(path, book.sheetnames[0])
     assert {"氏名", "続柄", "状態"} <= set(titles)
     rows = sum(len(list(sheet.iter_rows(min_row=2))) for sheet in book.worksheets)
+    book.close()
     assert rows > DEMO_HOUSEHOLDS  # a row per member
     assert messages.informations == [f"Wrote {rows} rows to {path}."]
 
