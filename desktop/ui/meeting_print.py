@@ -20,15 +20,12 @@ from pathlib import Path
 
 from PySide6.QtCore import QStandardPaths, Qt
 from PySide6.QtWidgets import (
-    QButtonGroup,
     QCheckBox,
     QFileDialog,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidgetItem,
-    QRadioButton,
     QVBoxLayout,
     QWidget,
 )
@@ -83,17 +80,7 @@ class MeetingPrintDialog(_PrintDialog):
             voters = meetings.meeting_voters(session, meeting_id=meeting_id)
         title = self.record.data.title
         self.setWindowTitle(_("Print for 「{title}」").format(title=title))
-        self.documents = QButtonGroup(self)
-        self.document_buttons: dict[str, QRadioButton] = {}
-        kinds = QGroupBox(_("What to print"))
-        kinds_layout = QVBoxLayout(kinds)
-        for key, label in MEETING_DOCUMENTS:
-            button = QRadioButton(_(label))
-            button.setProperty("document", key)
-            self.documents.addButton(button)
-            self.document_buttons[key] = button
-            kinds_layout.addWidget(button)
-        self.document_buttons["forms"].setChecked(True)
+        kinds = self._documents_box(MEETING_DOCUMENTS, "forms")
         self.documents.buttonToggled.connect(lambda _button, _on: self._document_changed())
 
         sizes = Counter(voter.group_name for voter in voters)
@@ -153,15 +140,6 @@ class MeetingPrintDialog(_PrintDialog):
               "added later is marked as not on the forms."))
         self.forms_note.setWordWrap(True)
         options.addWidget(self.forms_note)
-
-    def document(self) -> str:
-        """The key of the chosen document (see :data:`MEETING_DOCUMENTS`)."""
-        button = self.documents.checkedButton()
-        return str(button.property("document")) if button is not None else "forms"
-
-    def choose(self, document: str) -> None:
-        """Choose a document by its key."""
-        self.document_buttons[document].setChecked(True)
 
     def _document_changed(self) -> None:
         document = self.document()

@@ -146,6 +146,32 @@ class _PrintDialog(QDialog):
         self.buttons.accepted.connect(self.start)
         self.buttons.rejected.connect(self.reject)
 
+    def _documents_box(self, documents: Sequence[tuple[str, str]], default: str) -> QGroupBox:
+        """「What to print」: one radio button per ``(key, label)``, ``default`` chosen."""
+        self.documents = QButtonGroup(self)
+        self.document_buttons: dict[str, QRadioButton] = {}
+        self._default_document = default
+        kinds = QGroupBox(_("What to print"))
+        kinds_layout = QVBoxLayout(kinds)
+        for key, label in documents:
+            button = QRadioButton(_(label))
+            button.setProperty("document", key)
+            self.documents.addButton(button)
+            self.document_buttons[key] = button
+            kinds_layout.addWidget(button)
+        self.document_buttons[default].setChecked(True)
+        return kinds
+
+    def document(self) -> str:
+        """The key of the chosen document."""
+        button = self.documents.checkedButton()
+        return str(button.property("document")) if button is not None \
+            else self._default_document
+
+    def choose(self, document: str) -> None:
+        """Choose a document by its key."""
+        self.document_buttons[document].setChecked(True)
+
     def _groups_box(self, title: str) -> QGroupBox:
         box = QGroupBox(title)
         quick = QHBoxLayout()
@@ -256,17 +282,7 @@ class RosterPrintDialog(_PrintDialog):
         super().__init__(parent, association_file, tasks, today=today, job_folder=job_folder)
         self.year = year
         self.setWindowTitle(_("Print the roster"))
-        self.documents = QButtonGroup(self)
-        self.document_buttons: dict[str, QRadioButton] = {}
-        kinds = QGroupBox(_("What to print"))
-        kinds_layout = QVBoxLayout(kinds)
-        for key, label in ROSTER_DOCUMENTS:
-            button = QRadioButton(_(label))
-            button.setProperty("document", key)
-            self.documents.addButton(button)
-            self.document_buttons[key] = button
-            kinds_layout.addWidget(button)
-        self.document_buttons["groups"].setChecked(True)
+        kinds = self._documents_box(ROSTER_DOCUMENTS, "groups")
         self.documents.buttonToggled.connect(lambda _button, _on: self._document_changed())
 
         with association_file.read() as session:
@@ -299,15 +315,6 @@ class RosterPrintDialog(_PrintDialog):
         em = self.fontMetrics().horizontalAdvance("あ")
         self.resize(em * 36, em * 40)
         self.print_button.setFocus()
-
-    def document(self) -> str:
-        """The key of the chosen printout (see :data:`ROSTER_DOCUMENTS`)."""
-        button = self.documents.checkedButton()
-        return str(button.property("document")) if button is not None else "groups"
-
-    def choose(self, document: str) -> None:
-        """Choose a printout by its key."""
-        self.document_buttons[document].setChecked(True)
 
     def _document_changed(self) -> None:
         document = self.document()
@@ -390,17 +397,7 @@ class CircularPrintDialog(_PrintDialog):
             reached = circulars.recipients(session, circular_id=circular_id)
         self.circular_title = record.data.title
         self.setWindowTitle(_("Print 「{title}」").format(title=record.data.title))
-        self.documents = QButtonGroup(self)
-        self.document_buttons: dict[str, QRadioButton] = {}
-        kinds = QGroupBox(_("What to print"))
-        kinds_layout = QVBoxLayout(kinds)
-        for key, label in CIRCULAR_DOCUMENTS:
-            button = QRadioButton(_(label))
-            button.setProperty("document", key)
-            self.documents.addButton(button)
-            self.document_buttons[key] = button
-            kinds_layout.addWidget(button)
-        self.document_buttons["all"].setChecked(True)
+        kinds = self._documents_box(CIRCULAR_DOCUMENTS, "all")
 
         counts: dict[uuid.UUID | None, list[int]] = {}
         names: dict[uuid.UUID | None, str] = {}
@@ -425,15 +422,6 @@ class CircularPrintDialog(_PrintDialog):
         em = self.fontMetrics().horizontalAdvance("あ")
         self.resize(em * 40, em * 36)
         self.print_button.setFocus()
-
-    def document(self) -> str:
-        """The key of the chosen document (see :data:`CIRCULAR_DOCUMENTS`)."""
-        button = self.documents.checkedButton()
-        return str(button.property("document")) if button is not None else "all"
-
-    def choose(self, document: str) -> None:
-        """Choose a document by its key."""
-        self.document_buttons[document].setChecked(True)
 
     def tick_only(self, names: Sequence[str]) -> None:
         """Tick the 班 named (by their names alone), untick the others."""

@@ -53,6 +53,7 @@ from reports.pdf.drawing import (
     Slot,
     Text,
     binary_streams,
+    cut_line,
     fit,
     frame_of,
     printable,
@@ -75,7 +76,6 @@ __all__ = [
 
 Progress = Callable[[int, int], None]
 _WEEKDAYS = "月火水木金土日"
-_CUT_MARK = "✂"
 _PROGRESS_EVERY = 10  # copies between progress calls: often enough for a smooth bar
 _SEAL_BOX = 15 * mm  # 確認印: room for a 認印 (10.5–12 mm) with a margin
 _SLIP_QR = 20 * mm  # ~0.7 mm modules: any phone or hand scanner reads them
@@ -168,20 +168,8 @@ def _slip_heading(ask: Ask) -> str:
 
 def _cut_line(width: float, typo: Typography) -> tuple[list[Item], float]:
     """The dashed 切り取り線 across the slip's top, labelled in the middle; its band height."""
-    size = typo.small
-    band = size * 2.2
-    label = "切り取り線"
-    if not missing_characters(_CUT_MARK, GOTHIC):  # IPAex has no scissors: text only
-        label = f"{_CUT_MARK} {label}"
-    half = text_width(label, GOTHIC, size) / 2 + size
-    middle = width / 2
-    y = -band / 2
-    dash = (4.0, 3.0)
-    return [
-        Rule(0, y, middle - half, y, 0.6, dash, 0.2),
-        Rule(middle + half, y, width, y, 0.6, dash, 0.2),
-        Text(middle, y - size * 0.35, label, GOTHIC, size, "centre", 0.25),
-    ], band
+    band = typo.small * 2.2
+    return cut_line(width, typo.small, band), band
 
 
 def _choice_rows(question: Question, *, x: float, width: float, size: float,

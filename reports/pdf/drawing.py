@@ -35,11 +35,13 @@ __all__ = [
     "Slot",
     "Text",
     "binary_streams",
+    "cut_line",
     "fit",
     "frame_of",
     "printable",
 ]
 
+CUT_MARK = "✂"
 MISSING_MARK = "〓"  # ゲタ: printed where the font has no glyph, as typesetters do
 SMALLEST = 0.7  # a long line is set smaller down to this share of its size, then cut
 # Signs the fonts lack, printed as the ones they have that mean the same.
@@ -239,3 +241,20 @@ class Frame:
 def frame_of(layout: PageLayout) -> Frame:
     """The frame of a page layout."""
     return Frame(*layout.frame)
+
+
+def cut_line(width: float, size: float, band: float) -> list[Item]:
+    """A dashed 切り取り線 ``width`` wide, labelled in the middle, centred in a band
+    ``band`` high below y = 0 (the label in type ``size``)."""
+    label = "切り取り線"
+    if not missing_characters(CUT_MARK, GOTHIC):  # IPAex has no scissors: text only
+        label = f"{CUT_MARK} {label}"
+    half = text_width(label, GOTHIC, size) / 2 + size
+    middle = width / 2
+    y = -band / 2
+    dash = (4.0, 3.0)
+    return [
+        Rule(0, y, middle - half, y, 0.6, dash, 0.2),
+        Rule(middle + half, y, width, y, 0.6, dash, 0.2),
+        Text(middle, y - size * 0.35, label, GOTHIC, size, "centre", 0.25),
+    ]

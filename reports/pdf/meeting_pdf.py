@@ -53,11 +53,12 @@ from reports.pdf.drawing import (
     Slot,
     Text,
     binary_streams,
+    cut_line,
     fit,
     frame_of,
     printable,
 )
-from reports.pdf.fonts import GOTHIC, MINCHO, missing_characters
+from reports.pdf.fonts import GOTHIC, MINCHO
 from reports.pdf.markup import text_width, wrap_text
 from reports.pdf.meeting_input import (
     MeetingPrint,
@@ -88,7 +89,6 @@ FORMS_TITLE = "出欠票・委任状・書面議決書"
 CHECKIN_TITLE = "総会 受付名簿"
 RESULTS_TITLE = "議決結果"
 _WEEKDAYS = "月火水木金土日"
-_CUT_MARK = "✂"
 _PROGRESS_EVERY = 10  # voters between progress calls
 _QR = 18 * mm  # ~0.7 mm modules for a short slip code: any scanner reads them
 _TICK_BOX = 4.6 * mm  # room for a ✓ or ○ drawn by an unsteady hand
@@ -173,20 +173,8 @@ class _Placed:
 
 def _cut_band(width: float, typo: Typography) -> _Block:
     """The dashed 切り取り線 across the frame, labelled in the middle."""
-    size = typo.small
-    band = size * 2.3
-    label = "切り取り線"
-    if not missing_characters(_CUT_MARK, GOTHIC):  # IPAex has no scissors: text only
-        label = f"{_CUT_MARK} {label}"
-    half = text_width(label, GOTHIC, size) / 2 + size
-    middle = width / 2
-    y = -band / 2
-    dash = (4.0, 3.0)
-    return _Block(band, (
-        Rule(0, y, middle - half, y, 0.6, dash, 0.2),
-        Rule(middle + half, y, width, y, 0.6, dash, 0.2),
-        Text(middle, y - size * 0.35, label, GOTHIC, size, "centre", 0.25),
-    ))
+    band = typo.small * 2.3
+    return _Block(band, tuple(cut_line(width, typo.small, band)))
 
 
 @dataclass
