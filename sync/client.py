@@ -26,11 +26,33 @@ from sync.protocol import (
     LOG_PATH,
     OPS_PATH,
     PAIR_PATH,
+    RECOVERY_DEVICE_ID,
+    REPLICA_CHUNK_PATH,
+    REPLICA_COMPLETE_PATH,
+    REPLICA_DEVICES_PATH,
+    REPLICA_GRANTS_PATH,
+    REPLICA_KEYS_PATH,
+    REPLICA_PUBLIC_KEYS_PATH,
+    REPLICA_REENCRYPT_PATH,
+    REPLICA_REVOKE_PATH,
+    REPLICA_SNAPSHOT_PATH,
+    REPLICA_SNAPSHOTS_PATH,
+    REPLICA_STATUS_PATH,
+    REPLICA_TRANSFER_PATH,
+    REPLICA_TRANSFERS_PATH,
+    DeviceInfo,
+    ErrorCode,
+    Grant,
     LogPage,
     Op,
     OpResult,
     PairRequest,
     PairResponse,
+    ReencryptItem,
+    ReplicaStatus,
+    SnapshotMeta,
+    Transfer,
+    replica_path,
 )
 
 CONNECT_SECONDS = 10.0
@@ -66,6 +88,15 @@ class RelayRefused(RelayError):
         super().__init__(message)
         self.status = status
         self.code = code
+
+
+class StaleKey(RelayRefused):
+    """409 ``stale_key``: the association's key generation is ``key_gen``, not the one this
+    PC used (0: the association has no key yet). Fetch the new key, then try again."""
+
+    def __init__(self, message: str, *, key_gen: int) -> None:
+        super().__init__(message, status=409, code=ErrorCode.STALE_KEY.value)
+        self.key_gen = key_gen
 
 
 class EpochChanged(RelayError):
@@ -185,6 +216,9 @@ class RelayClient:
         data = _json_or_empty(content)
         if status == 409 and "epoch" in data:
             raise EpochChanged(str(data["epoch"]))
+        if status == 409 and data.get("error") == ErrorCode.STALE_KEY.value:
+            raise StaleKey(_refusal(status, data, self.relay_url),
+                           key_gen=_int_or_zero(data.get("key_gen")))
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         if status == 429 or status >= 500:
             text = (_("The relay {relay} is busy and asked to wait. Kairan tries again by "
@@ -214,6 +248,104 @@ class RelayClient:
             params["epoch"] = epoch
         return LogPage.from_json(self._request("GET", LOG_PATH, params=params))
 
+    # ------------------------------------------------------------ replication between PCs
+
+    def replica_status(self, pending: int, schema: int,
+                       public_key: str | None = None) -> ReplicaStatus:
+        """Report this PC's unsent changes, its program's schema and (once) its public key;
+        the relay's clock, the association's key generation, schema and latest snapshot."""
+        body: dict[str, Any] = {"pending": pending, "schema": schema}
+        if public_key is not None:
+            body["public_key"] = public_key
+        return ReplicaStatus.from_json(self._request("POST", REPLICA_STATUS_PATH, json=body))
+
+    def devices(self) -> list[DeviceInfo]:
+        """The association's office PCs, oldest first (revoked ones too)."""
+        data = self._request("GET", REPLICA_DEVICES_PATH)
+        return [DeviceInfo.from_json(item) for item in data["devices"]]
+
+    def revoke_device(self, device_id: str) -> None:
+        """Withdraw another PC's access at once (its token stops working)."""
+        self._request("POST", replica_path(REPLICA_REVOKE_PATH, device_id=device_id))
+
+    def publish_keys(self, key_gen: int, grants: Sequence[Grant]) -> None:
+        """Make ``key_gen`` (the current generation + 1) the association's key, with the
+        grants for each PC and the recovery sheet; :class:`StaleKey` when another PC was
+        first."""
+        if any(grant.key_gen not in (0, key_gen) for grant in grants):
+            raise ValueError("every grant must be of the generation being published")
+        self._request("POST", REPLICA_KEYS_PATH, json={
+            "key_gen": key_gen,
+            "grants": [{"device_id": g.device_id, "wrapped": g.wrapped} for g in grants]})
+
+    def add_grants(self, grants: Sequence[Grant]) -> None:
+        """Add or replace grants of existing key generations."""
+        self._request("POST", REPLICA_GRANTS_PATH,
+                      json={"grants": [grant.to_json() for grant in grants]})
+
+    def grants(self, recovery: bool = False) -> list[Grant]:
+        """This PC's grants, or the recovery sheet's, oldest generation first."""
+        params = {"device": RECOVERY_DEVICE_ID} if recovery else None
+        data = self._request("GET", REPLICA_GRANTS_PATH, params=params)
+        return [Grant.from_json(item) for item in data["grants"]]
+
+    def public_keys(self) -> dict[str, str]:
+        """Device id → public key of the association's live PCs that registered one."""
+        data = self._request("GET", REPLICA_PUBLIC_KEYS_PATH)
+        return {str(d["device_id"]): str(d["public_key"]) for d in data["devices"]}
+
+    def post_transfer(self, blob: str) -> str:
+        """Leave a key ring sealed with a transfer code for a new PC; its transfer id."""
+        data = self._request("POST", REPLICA_TRANSFERS_PATH, json={"blob": blob})
+        return str(data["transfer_id"])
+
+    def transfers(self) -> list[Transfer]:
+        """The association's live key transfers, newest first."""
+        data = self._request("GET", REPLICA_TRANSFERS_PATH)
+        return [Transfer.from_json(item) for item in data["transfers"]]
+
+    def delete_transfer(self, transfer_id: str) -> None:
+        """Remove a key transfer (nothing happens when it is gone already)."""
+        self._request("DELETE", replica_path(REPLICA_TRANSFER_PATH, transfer_id=transfer_id))
+
+    def begin_snapshot(self, meta: SnapshotMeta) -> None:
+        """Start uploading a snapshot made with the current key generation."""
+        body = meta.to_json()
+        del body["created_at"]
+        self._request("POST", REPLICA_SNAPSHOTS_PATH, json=body)
+
+    def put_chunk(self, snapshot_id: str, idx: int, data: str) -> None:
+        """Store one chunk of a snapshot being uploaded."""
+        self._request("PUT", replica_path(REPLICA_CHUNK_PATH, snapshot_id=snapshot_id, idx=idx),
+                      json={"data": data})
+
+    def complete_snapshot(self, snapshot_id: str) -> None:
+        """Mark a snapshot complete once all its chunks are stored."""
+        self._request("POST", replica_path(REPLICA_COMPLETE_PATH, snapshot_id=snapshot_id))
+
+    def latest_snapshot(self) -> SnapshotMeta | None:
+        """The association's newest complete snapshot, or None when it has none."""
+        try:
+            data = self._request("GET", REPLICA_SNAPSHOT_PATH)
+        except RelayRefused as refused:
+            if refused.status == 404:
+                return None
+            raise
+        return SnapshotMeta.from_json(data)
+
+    def get_chunk(self, snapshot_id: str, idx: int) -> str:
+        """One chunk of a snapshot."""
+        data = self._request("GET", replica_path(REPLICA_CHUNK_PATH, snapshot_id=snapshot_id,
+                                                 idx=idx))
+        return str(data["data"])
+
+    def reencrypt(self, items: Sequence[ReencryptItem]) -> int:
+        """Replace stored replica items with ones encrypted with the current key generation;
+        how many the relay replaced."""
+        data = self._request("POST", REPLICA_REENCRYPT_PATH,
+                             json={"items": [item.to_json() for item in items]})
+        return int(data["replaced"])
+
 
 def _json_or_empty(content: bytes) -> dict[str, Any]:
     import json
@@ -223,6 +355,10 @@ def _json_or_empty(content: bytes) -> dict[str, Any]:
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def _int_or_zero(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def _refusal(status: int, data: Mapping[str, Any], relay: str) -> str:

@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from desktop.i18n import _
 
@@ -27,6 +27,24 @@ OPS_PATH = f"{API_PREFIX}/ops"
 LOG_PATH = f"{API_PREFIX}/log"
 OPENAPI_PATH = f"{API_PREFIX}/openapi.json"
 
+# Replication between an association's office PCs (end-to-end encrypted: the relay orders and
+# keeps what they share but cannot read it). Templates with ``{...}`` are Starlette route paths;
+# :func:`replica_path` fills them in for the client.
+REPLICA_PATH = f"{API_PREFIX}/replica"
+REPLICA_STATUS_PATH = f"{REPLICA_PATH}/status"
+REPLICA_DEVICES_PATH = f"{REPLICA_PATH}/devices"
+REPLICA_REVOKE_PATH = f"{REPLICA_PATH}/devices/{{device_id}}/revoke"
+REPLICA_KEYS_PATH = f"{REPLICA_PATH}/keys"
+REPLICA_GRANTS_PATH = f"{REPLICA_PATH}/grants"
+REPLICA_PUBLIC_KEYS_PATH = f"{REPLICA_PATH}/public-keys"
+REPLICA_TRANSFERS_PATH = f"{REPLICA_PATH}/transfers"
+REPLICA_TRANSFER_PATH = f"{REPLICA_PATH}/transfers/{{transfer_id}}"
+REPLICA_SNAPSHOTS_PATH = f"{REPLICA_PATH}/snapshots"
+REPLICA_CHUNK_PATH = f"{REPLICA_PATH}/snapshots/{{snapshot_id}}/chunks/{{idx:int}}"
+REPLICA_COMPLETE_PATH = f"{REPLICA_PATH}/snapshots/{{snapshot_id}}/complete"
+REPLICA_SNAPSHOT_PATH = f"{REPLICA_PATH}/snapshot"
+REPLICA_REENCRYPT_PATH = f"{REPLICA_PATH}/reencrypt"
+
 MAX_BODY_BYTES = 1 << 20  # a larger request body is answered 413
 MAX_OPS_PER_REQUEST = 500
 MAX_LOG_LIMIT = 1000
@@ -35,6 +53,16 @@ PAIRING_CODE_HOURS = 24  # a pairing code expires after this long unless the adm
 MAX_TEXT = 20_000  # characters in one text field (a circular's body)
 MAX_LIST = 10_000  # items in one list field (household ids of a circular)
 MAX_AGENDA_ITEMS = 100  # agenda items of one general meeting on the relay
+MAX_REPLICA_TEXT = 900_000  # characters of a replica op's ciphertext or of a snapshot chunk
+MAX_WRAPPED = 4096  # characters of a wrapped key (a key grant) or a key transfer's blob
+MAX_PUBLIC_KEY = 200  # characters of a device's public key text
+MAX_GRANTS = 1000  # grants in one request
+MAX_REENCRYPT_ITEMS = 1000  # log items re-encrypted by one request
+MAX_SNAPSHOT_CHUNKS = 100_000  # chunks of one snapshot
+MAX_LIVE_TRANSFERS = 5  # key transfers an association keeps (older ones are dropped)
+TRANSFER_MINUTES = 15  # a key transfer (and the code shown for it) lasts this long
+RECOVERY_DEVICE_ID = "recovery"  # the device id under which the recovery sheet's grants are kept
+MAX_COUNT = 2**31 - 1  # a key generation, schema, pending count or chunk index
 
 
 class Scope(enum.StrEnum):
@@ -59,6 +87,9 @@ class OpKind(enum.StrEnum):
     MEETING_RETRACT = "meeting.retract"
     SAFETY_RECORD = "safety.record"  # a safety answer an officer gathered (phone, door)
     ASSOCIATION_PROFILE = "association.profile"  # what the resident page says of the association
+    # An encrypted change for the association's other office PCs: the relay reads only its key
+    # generation and schema; it stores it with the pushing device's id (from its token).
+    REPLICA = "replica"
 
 
 class LogKind(enum.StrEnum):
@@ -94,6 +125,9 @@ class RejectCode(enum.StrEnum):
     INVALID_BODY = "invalid_body"
     INVALID_ID = "invalid_id"  # the op id is not a UUID
     NOT_FOUND = "not_found"  # it names a household or circular the relay does not hold
+    STALE_KEY = "stale_key"  # replica: not the association's current key generation
+    SCHEMA_OLD = "schema_old"  # replica: older than a schema another PC already pushed
+    NO_KEY = "no_key"  # replica: the association has no key yet
 
 
 class ErrorCode(enum.StrEnum):
@@ -107,6 +141,7 @@ class ErrorCode(enum.StrEnum):
     TOO_LARGE = "too_large"  # 413
     RATE_LIMITED = "rate_limited"  # 429 with Retry-After (seconds)
     PAIRING_CODE = "pairing_code"  # 400: the pairing code is unknown, used or expired
+    STALE_KEY = "stale_key"  # 409: {"key_gen": current}; not the current key generation
 
 
 class ProtocolError(ValueError):
@@ -201,6 +236,7 @@ class PairResponse:
     association_id: str
     association_name: str
     epoch: str
+    device_id: str = ""  # the relay's id of the new office device ("" from an older relay)
 
     def to_json(self) -> dict[str, Any]:
         """The response body."""
@@ -209,6 +245,7 @@ class PairResponse:
             "association_id": self.association_id,
             "association_name": self.association_name,
             "epoch": self.epoch,
+            "device_id": self.device_id,
         }
 
     @classmethod
@@ -219,6 +256,7 @@ class PairResponse:
             association_id=str(data["association_id"]),
             association_name=str(data["association_name"]),
             epoch=str(data["epoch"]),
+            device_id=str(data.get("device_id") or ""),
         )
 
 
@@ -400,6 +438,31 @@ OP_FIELDS: dict[str, dict[str, _Check]] = {
     OpKind.ASSOCIATION_PROFILE: {"purpose_statement": _is_text},
 }
 
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
+
+
+def is_count(value: Any, *, low: int = 0) -> bool:
+    """A whole number (not a bool) from ``low`` to :data:`MAX_COUNT`."""
+    return (isinstance(value, int) and not isinstance(value, bool)
+            and low <= value <= MAX_COUNT)
+
+
+def is_ciphertext(value: Any, *, limit: int = MAX_REPLICA_TEXT) -> bool:
+    """Base64url text (no padding) of at most ``limit`` characters: what the relay keeps of
+    what office PCs encrypted for each other."""
+    return (isinstance(value, str) and len(value) <= limit
+            and _BASE64URL.fullmatch(value) is not None)
+
+
+# Kinds whose body the relay cannot read (kept apart from OP_FIELDS, the kinds whose content
+# the relay serves to residents): only the envelope is checked.
+ENCRYPTED_OP_FIELDS: dict[str, dict[str, _Check]] = {
+    OpKind.REPLICA: {
+        "key_gen": lambda v: is_count(v, low=1), "schema": lambda v: is_count(v, low=1),
+        "ct": is_ciphertext,
+    },
+}
+
 
 def check_op(op: Op) -> None:
     """Raise :class:`ProtocolError` unless ``op`` has a UUID id, a known kind and a body with
@@ -407,7 +470,7 @@ def check_op(op: Op) -> None:
     if not _is_uuid(op.id):
         raise ProtocolError(RejectCode.INVALID_ID,
                             _("Operation id {id} is not a UUID.").format(id=repr(op.id)))
-    fields = OP_FIELDS.get(op.kind)
+    fields = OP_FIELDS.get(op.kind) or ENCRYPTED_OP_FIELDS.get(op.kind)
     if fields is None:
         raise ProtocolError(
             RejectCode.UNKNOWN_KIND,
@@ -428,3 +491,234 @@ def check_op(op: Op) -> None:
             raise ProtocolError(RejectCode.INVALID_BODY,
                                 _("{kind}: field {field} has an invalid value.").format(
                                     kind=op.kind, field=name))
+
+
+# ---------------------------------------------------------------- replication
+
+
+def replica_path(template: str, **values: str | int) -> str:
+    """A replica path template with its ``{name}`` (or ``{name:int}``) parts filled in."""
+    path = template.replace(":int}", "}")
+    return path.format(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotMeta:
+    """An encrypted snapshot of the association's data: ``upto_seq`` is the last log item it
+    includes; ``created_at`` (ISO 8601 UTC) is set by the relay ("" in a request)."""
+
+    snapshot_id: str
+    key_gen: int
+    upto_seq: int
+    chunk_count: int
+    created_at: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object (``POST /replica/snapshots`` sends all but ``created_at``)."""
+        return {"snapshot_id": self.snapshot_id, "key_gen": self.key_gen,
+                "upto_seq": self.upto_seq, "chunk_count": self.chunk_count,
+                "created_at": self.created_at}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SnapshotMeta:
+        """Read the JSON object."""
+        return cls(snapshot_id=str(data["snapshot_id"]), key_gen=int(data["key_gen"]),
+                   upto_seq=int(data["upto_seq"]), chunk_count=int(data["chunk_count"]),
+                   created_at=str(data.get("created_at") or ""))
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaStatus:
+    """``POST /replica/status``: who this PC is on the relay and where the association's
+    replication stands (the relay's clock lets the PC warn about its own)."""
+
+    device_id: str
+    server_time: str
+    key_gen: int
+    replica_schema: int
+    snapshot: SnapshotMeta | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The response body."""
+        return {"device_id": self.device_id, "server_time": self.server_time,
+                "key_gen": self.key_gen, "replica_schema": self.replica_schema,
+                "snapshot": None if self.snapshot is None else self.snapshot.to_json()}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ReplicaStatus:
+        """Read the response body."""
+        snapshot = data.get("snapshot")
+        return cls(device_id=str(data["device_id"]), server_time=str(data["server_time"]),
+                   key_gen=int(data["key_gen"]), replica_schema=int(data["replica_schema"]),
+                   snapshot=None if snapshot is None else SnapshotMeta.from_json(snapshot))
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    """One office PC of the association as ``GET /replica/devices`` lists it (times in ISO
+    8601 UTC)."""
+
+    device_id: str
+    name: str
+    created_at: str
+    last_seen_at: str | None
+    pending: int
+    app_schema: int
+    revoked_at: str | None
+    has_public_key: bool
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object."""
+        return {"device_id": self.device_id, "name": self.name, "created_at": self.created_at,
+                "last_seen_at": self.last_seen_at, "pending": self.pending,
+                "app_schema": self.app_schema, "revoked_at": self.revoked_at,
+                "has_public_key": self.has_public_key}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> DeviceInfo:
+        """Read the JSON object."""
+        last_seen, revoked = data.get("last_seen_at"), data.get("revoked_at")
+        return cls(device_id=str(data["device_id"]), name=str(data["name"]),
+                   created_at=str(data["created_at"]),
+                   last_seen_at=None if last_seen is None else str(last_seen),
+                   pending=int(data["pending"]), app_schema=int(data["app_schema"]),
+                   revoked_at=None if revoked is None else str(revoked),
+                   has_public_key=bool(data["has_public_key"]))
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """A key generation wrapped for one device's public key (or the recovery sheet's).
+
+    ``device_id`` names whom it is for when a PC sends grants; the relay leaves it "" when it
+    answers a device with its own grants."""
+
+    key_gen: int
+    wrapped: str
+    device_id: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object of ``POST /replica/grants``."""
+        return {"device_id": self.device_id, "key_gen": self.key_gen, "wrapped": self.wrapped}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Grant:
+        """Read one grant of ``GET /replica/grants``."""
+        return cls(key_gen=int(data["key_gen"]), wrapped=str(data["wrapped"]),
+                   device_id=str(data.get("device_id") or ""))
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """A key ring sealed with a transfer code, waiting for the association's new PC."""
+
+    transfer_id: str
+    blob: str
+    expires_at: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object."""
+        return {"transfer_id": self.transfer_id, "blob": self.blob,
+                "expires_at": self.expires_at}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Transfer:
+        """Read the JSON object."""
+        return cls(transfer_id=str(data["transfer_id"]), blob=str(data["blob"]),
+                   expires_at=str(data["expires_at"]))
+
+
+@dataclass(frozen=True, slots=True)
+class ReencryptItem:
+    """A replica log item encrypted again with the current key generation."""
+
+    seq: int
+    key_gen: int
+    ct: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object."""
+        return {"seq": self.seq, "key_gen": self.key_gen, "ct": self.ct}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ReencryptItem:
+        """Read the JSON object."""
+        return cls(seq=int(data["seq"]), key_gen=int(data["key_gen"]), ct=str(data["ct"]))
+
+
+class ReplicaRelay(Protocol):
+    """What the replication needs of a relay: the HTTPS client (:class:`sync.client.RelayClient`)
+    and the tests' in-process relay both provide it."""
+
+    def push(self, ops: Sequence[Op]) -> list[OpResult]:
+        """Send operations; the relay's result for each, in the same order."""
+        ...
+
+    def pull(self, *, after: int, limit: int, epoch: str) -> LogPage:
+        """The log items after ``after``."""
+        ...
+
+    def replica_status(self, pending: int, schema: int,
+                       public_key: str | None = None) -> ReplicaStatus:
+        """Report this PC's state; the association's replication state."""
+        ...
+
+    def devices(self) -> list[DeviceInfo]:
+        """The association's office PCs, oldest first."""
+        ...
+
+    def revoke_device(self, device_id: str) -> None:
+        """Withdraw another PC's access at once."""
+        ...
+
+    def publish_keys(self, key_gen: int, grants: Sequence[Grant]) -> None:
+        """Make ``key_gen`` (current + 1) the association's key, with its grants."""
+        ...
+
+    def add_grants(self, grants: Sequence[Grant]) -> None:
+        """Add or replace grants of existing key generations."""
+        ...
+
+    def grants(self, recovery: bool = False) -> list[Grant]:
+        """This PC's grants (or the recovery sheet's)."""
+        ...
+
+    def public_keys(self) -> dict[str, str]:
+        """Device id → public key of the live PCs that registered one."""
+        ...
+
+    def post_transfer(self, blob: str) -> str:
+        """Leave a sealed key ring for a new PC; its transfer id."""
+        ...
+
+    def transfers(self) -> list[Transfer]:
+        """The live key transfers."""
+        ...
+
+    def delete_transfer(self, transfer_id: str) -> None:
+        """Remove a key transfer (nothing happens when it is gone already)."""
+        ...
+
+    def begin_snapshot(self, meta: SnapshotMeta) -> None:
+        """Start uploading a snapshot."""
+        ...
+
+    def put_chunk(self, snapshot_id: str, idx: int, data: str) -> None:
+        """Store one chunk of a snapshot being uploaded."""
+        ...
+
+    def complete_snapshot(self, snapshot_id: str) -> None:
+        """Mark a snapshot complete (older ones are dropped)."""
+        ...
+
+    def latest_snapshot(self) -> SnapshotMeta | None:
+        """The newest complete snapshot, or None."""
+        ...
+
+    def get_chunk(self, snapshot_id: str, idx: int) -> str:
+        """One chunk of a snapshot."""
+        ...
+
+    def reencrypt(self, items: Sequence[ReencryptItem]) -> int:
+        """Replace stored replica items with ones encrypted with the current key; how many."""
+        ...

@@ -9,6 +9,7 @@ endpoints can tell a resident (403) from a stranger (401).
 from __future__ import annotations
 
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -220,5 +221,21 @@ def redeem_pairing_code(connection: Connection, *, code: str,
         return None
     token = issue_token(connection, association_id=row.association_id, scope=Scope.OFFICE,
                         label=device_name)
+    device_id = register_office_device(connection, association_id=row.association_id,
+                                       token_hash=hash_secret(token), name=device_name)
     return PairResponse(token=token, association_id=row.association_id,
-                        association_name=row.name, epoch=current_epoch(connection))
+                        association_name=row.name, epoch=current_epoch(connection),
+                        device_id=device_id)
+
+
+def register_office_device(connection: Connection, *, association_id: str, token_hash: str,
+                           name: str) -> str:
+    """Make the office device row of an office token (in a write transaction); returns the
+    relay-made device id (a UUID4), under which the association's other PCs know it."""
+    device_id = str(uuid.uuid4())
+    connection.execute(insert(tables.office_device).values(
+        association_id=association_id, device_id=device_id, token_hash=token_hash, name=name,
+        public_key="", created_at=now(), last_seen_at=None, pending=0, app_schema=0,
+        revoked_at=None,
+    ))
+    return device_id

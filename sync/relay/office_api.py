@@ -48,7 +48,7 @@ from sync.protocol import (
     check_op,
     text_fingerprint,
 )
-from sync.relay import tables
+from sync.relay import replica_api, tables
 from sync.relay.auth import (
     RequestRefused,
     office_holder,
@@ -393,10 +393,11 @@ _EXISTING_HOUSEHOLDS = (
 )
 
 
-def apply_ops_in(connection: Connection, *, association_id: str,
-                 raw_ops: list[Any]) -> list[OpResult]:
+def apply_ops_in(connection: Connection, *, association_id: str, raw_ops: list[Any],
+                 device_id: str | None = None) -> list[OpResult]:
     """Apply a batch of ops (as parsed from JSON) inside a write transaction; results in
-    request order."""
+    request order. ``device_id`` is the pushing office device's (from its token): replica
+    ops are stored under it, and refused without it."""
     last = lock_counter(connection, association_id)
     if last is None:  # the association was deleted while its token was still valid
         raise RequestRefused(401, ErrorCode.UNAUTHORIZED,
@@ -410,6 +411,7 @@ def apply_ops_in(connection: Connection, *, association_id: str,
     earlier = _earlier_ops(connection, association_id,
                            sorted({s.lower() for s in sent_ids if s}))
     results: list[OpResult] = []
+    replica: replica_api.ReplicaGate | None = None
     for raw, sent in zip(raw_ops, sent_ids, strict=True):
         try:
             op = Op.from_json(raw)
@@ -431,7 +433,16 @@ def apply_ops_in(connection: Connection, *, association_id: str,
                     "keeps the first one. This one was not applied.").format(id=sent))))
             continue
         try:
-            household_id = HANDLERS[op.kind](batch, body)
+            if op.kind == OpKind.REPLICA:
+                # Encrypted for the other office PCs: the relay stores it with the pushing
+                # device's id (from its token, never from the body) and touches nothing else.
+                if replica is None:
+                    replica = replica_api.replica_gate(connection, association_id=association_id,
+                                                       device_id=device_id)
+                text = replica.admit(sent, body)  # the id as sealed by the PC
+                household_id = None
+            else:
+                household_id = HANDLERS[op.kind](batch, body)
         except ProtocolError as problem:
             results.append(_rejected(sent, problem))
             continue
@@ -443,6 +454,8 @@ def apply_ops_in(connection: Connection, *, association_id: str,
         earlier[key] = (fingerprint, last)
         results.append(OpResult(id=sent, status=OpStatus.APPLIED, seq=last))
     batch.run(connection)
+    if replica is not None:
+        replica.finish(connection)
     if last != first:
         set_counter(connection, association_id, last)
     return results
@@ -595,8 +608,10 @@ def routes(database: Database, *, limiter: RateLimiter,
                 principal = office_holder(connection, token)
                 if isinstance(ops, RequestRefused):
                     raise ops
+                device_id = (replica_api.device_in(connection, principal)
+                             if replica_api.has_replica_ops(ops) else None)
                 return apply_ops_in(connection, association_id=principal.association_id,
-                                    raw_ops=ops)
+                                    raw_ops=ops, device_id=device_id)
 
         results = await run_in_threadpool(work)
         return JSONResponse({"results": [r.to_json() for r in results]})
@@ -632,6 +647,7 @@ def routes(database: Database, *, limiter: RateLimiter,
         Route(OPS_PATH, push, methods=["POST"]),
         Route(LOG_PATH, pull, methods=["GET"]),
         Route(OPENAPI_PATH, openapi, methods=["GET"]),
+        *replica_api.routes(database, limiter=limiter),
     ]
 
 
@@ -708,6 +724,7 @@ def openapi_document() -> dict[str, Any]:
             "at": {"type": "string", "format": "date-time"},
         },
         OpKind.ASSOCIATION_PROFILE: {"purpose_statement": _TEXT},
+        OpKind.REPLICA: replica_api.REPLICA_OP_SCHEMA,
     }
     bearer: list[dict[str, list[str]]] = [{"bearer": []}]
     return {
@@ -767,6 +784,7 @@ def openapi_document() -> dict[str, Any]:
                     "429": _error("Rate limit (see Retry-After)"),
                 },
             }},
+            **replica_api.openapi_paths(),
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -776,9 +794,10 @@ def openapi_document() -> dict[str, Any]:
                                          "epoch": _TEXT}},
                 "Paired": {"type": "object",
                            "required": ["token", "association_id", "association_name",
-                                        "epoch"],
+                                        "epoch", "device_id"],
                            "properties": {"token": _TEXT, "association_id": _ID_SCHEMA,
-                                          "association_name": _TEXT, "epoch": _TEXT}},
+                                          "association_name": _TEXT, "epoch": _TEXT,
+                                          "device_id": _ID_SCHEMA}},
                 "Op": {"oneOf": [_op_schema(kind, body) for kind, body in op_bodies.items()]},
                 "Results": {"type": "object", "required": ["results"], "properties": {
                     "results": {"type": "array", "items": {

@@ -22,6 +22,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKeyConstraint,
     Index,
+    Integer,
     MetaData,
     String,
     Table,
@@ -85,6 +86,10 @@ association = Table(
     Column("disaster_changed_at", DateTime(timezone=True)),
     # What the association keeps personal data for: the office sends it, every page shows it.
     Column("purpose_statement", Text, nullable=False, default="", server_default=""),
+    # Replication between office PCs: the current key generation (0: no key yet) and the
+    # highest schema of the replica ops pushed so far.
+    Column("key_gen", Integer, nullable=False, default=0, server_default="0"),
+    Column("replica_schema", Integer, nullable=False, default=0, server_default="0"),
 )
 
 # Bearer tokens: office devices and resident households (``household_id`` set for residents).
@@ -210,3 +215,80 @@ log = Table(
 )
 
 EPOCH_KEY = "epoch"
+
+# ---------------------------------------------------------------- replication between office PCs
+# What the association's office PCs share is encrypted end to end: the relay keeps ciphertext,
+# keys wrapped for each PC's public key, and who the PCs are — never a key it could use.
+
+# One row per office device token (made at pairing; lazily for tokens older than this table).
+# Revoking a device revokes its token too.
+office_device = Table(
+    "office_device",
+    metadata,
+    Column("association_id", String(ID), primary_key=True),
+    Column("device_id", String(ID), primary_key=True),
+    Column("token_hash", String(HASH), nullable=False, unique=True),
+    Column("name", Text, nullable=False, default=""),
+    Column("public_key", Text, nullable=False, default="", server_default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True)),
+    Column("pending", Integer, nullable=False, default=0, server_default="0"),
+    Column("app_schema", Integer, nullable=False, default=0, server_default="0"),
+    Column("revoked_at", DateTime(timezone=True)),
+    ForeignKeyConstraint(["association_id"], ["association.id"], ondelete="CASCADE"),
+)
+
+# A key generation wrapped for one device's public key, or for the recovery sheet's
+# (``device_id`` "recovery").
+key_grant = Table(
+    "key_grant",
+    metadata,
+    Column("association_id", String(ID), primary_key=True),
+    Column("device_id", String(ID), primary_key=True),
+    Column("key_gen", Integer, primary_key=True),
+    Column("wrapped", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    ForeignKeyConstraint(["association_id"], ["association.id"], ondelete="CASCADE"),
+)
+
+# A key ring sealed with a short-lived code, left by one PC for a new one (15 minutes).
+key_transfer = Table(
+    "key_transfer",
+    metadata,
+    Column("association_id", String(ID), primary_key=True),
+    Column("transfer_id", String(ID), primary_key=True),
+    Column("blob", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    ForeignKeyConstraint(["association_id"], ["association.id"], ondelete="CASCADE"),
+)
+
+# An encrypted snapshot of the association's data up to a log item, uploaded in chunks; a new
+# PC starts from the latest complete one and pulls the log after ``upto_seq``.
+snapshot = Table(
+    "snapshot",
+    metadata,
+    Column("association_id", String(ID), primary_key=True),
+    Column("snapshot_id", String(ID), primary_key=True),
+    Column("key_gen", Integer, nullable=False),
+    Column("upto_seq", BigInteger, nullable=False),
+    Column("chunk_count", Integer, nullable=False),
+    Column("created_by", String(ID), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("complete", Boolean, nullable=False, default=False),
+    ForeignKeyConstraint(["association_id"], ["association.id"], ondelete="CASCADE"),
+)
+
+snapshot_chunk = Table(
+    "snapshot_chunk",
+    metadata,
+    Column("association_id", String(ID), primary_key=True),
+    Column("snapshot_id", String(ID), primary_key=True),
+    Column("idx", Integer, primary_key=True),
+    Column("data", Text, nullable=False),
+    ForeignKeyConstraint(
+        ["association_id", "snapshot_id"],
+        ["snapshot.association_id", "snapshot.snapshot_id"],
+        ondelete="CASCADE",
+    ),
+)
