@@ -37,12 +37,33 @@ from sync import credentials, outbox
 from sync.apply import Applied, apply_items
 from sync.backoff import Backoff
 from sync.client import EpochChanged, RelayClient, RelayRefused, RelayUnavailable
-from sync.protocol import MAX_BODY_BYTES, MAX_LOG_LIMIT, LogItem, LogPage, Op, OpResult, OpStatus
+from sync.e2e.cipher import CipherError
+from sync.e2e.keys import load_or_create_identity
+from sync.protocol import (
+    MAX_BODY_BYTES,
+    MAX_LOG_LIMIT,
+    LogItem,
+    LogPage,
+    Op,
+    OpKind,
+    OpResult,
+    OpStatus,
+    RejectCode,
+    ReplicaRelay,
+)
+from sync.replica import sharing as replica_sharing
+from sync.replica.apply import SharedApplied, SharedOp, apply_shared
+from sync.replica.capture import REPLICA_KIND
+from sync.replica.envelope import REPLICA_SCHEMA, MissingKey, UpdateNeeded, open_item, seal_op
 
 BATCH_SIZE = 100
+UNREADABLE_KIND = "replica.unreadable"  # a damaged shared change, listed among the problems
 PAGE_LIMIT = MAX_LOG_LIMIT  # the largest page the relay serves: fewest round trips
 MAX_EPOCH_RESTARTS = 3
 _SPLIT_STATUSES = frozenset({400, 413, 422})  # the batch as a whole: find the bad operation
+# Refusals that keep a shared change queued: sealed with an old key (sent again under the
+# new one), or another PC's Kairan is newer (sent once this one is updated).
+_WAIT_CODES = frozenset({RejectCode.STALE_KEY, RejectCode.SCHEMA_OLD, RejectCode.NO_KEY})
 _ENVELOPE_BYTES = len('{"ops":[]}')
 
 
@@ -79,6 +100,7 @@ class Outcome(enum.StrEnum):
     REFUSED = "refused"  # the relay refused this PC (revoked token…): the officer must act
     NOT_PAIRED = "not_paired"
     STOPPED = "stopped"  # cancelled (the window is closing)
+    UPDATE_NEEDED = "update_needed"  # another office PC shares with a newer Kairan
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +117,7 @@ class SyncStatus:
     pushed: int = 0
     applied: Applied = field(default_factory=Applied)
     relay_url: str = ""
+    shared: SharedApplied = field(default_factory=SharedApplied)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +129,7 @@ class Pairing:
     epoch: str
     cursor: int
     ca_file: str
+    snapshot_seq: int = 0
 
 
 def _now() -> datetime:
@@ -117,12 +141,13 @@ def _pairing(session: Session) -> Pairing | None:
     if state is None:
         return None
     return Pairing(state.relay_url, state.association_id, state.epoch, state.cursor,
-                   state.ca_file)
+                   state.ca_file, state.snapshot_seq)
 
 
 def read_status(store: Store, *, outcome: Outcome | None = None, error: str | None = None,
                 retry_in: float | None = None, pushed: int = 0,
-                applied: Applied | None = None) -> SyncStatus:
+                applied: Applied | None = None,
+                shared: SharedApplied | None = None) -> SyncStatus:
     """The status as the file records it (no network)."""
     with store.read() as session:
         state = session.get(SyncState, 1)
@@ -131,7 +156,7 @@ def read_status(store: Store, *, outcome: Outcome | None = None, error: str | No
         pending, rejected = outbox.counts(session)
         return SyncStatus(True, pending, rejected, outcome, state.last_pull_at,
                           state.last_error if error is None else error, retry_in, pushed,
-                          applied or Applied(), state.relay_url)
+                          applied or Applied(), state.relay_url, shared or SharedApplied())
 
 
 def open_client(store: Store) -> RelayClient:
@@ -151,6 +176,10 @@ class _Stop(Exception):
     """End the cycle here (the file was disconnected meanwhile)."""
 
 
+class _UpdateNeeded(Exception):
+    """Another PC shares with a newer Kairan: stop sending and applying shared changes."""
+
+
 class _Cycle:
     def __init__(self, store: Store, client: Relay, *, batch_size: int, page_limit: int,
                  cancelled: Callable[[], bool]) -> None:
@@ -161,7 +190,47 @@ class _Cycle:
         self.cancelled = cancelled
         self.pushed = 0
         self.applied = Applied()
+        self.shared = SharedApplied()
         self.unsent: list[uuid.UUID] = []  # the batch in flight when a passing failure came
+        with store.read() as session:
+            self.sharing = replica_sharing.sharing_of(session)
+        self.keys_refreshed = False
+        self.stopped_sending = False
+
+    @property
+    def replica_relay(self) -> ReplicaRelay:
+        """The relay as sharing needs it (a cycle of a sharing file has the full client)."""
+        return self.client  # type: ignore[return-value]
+
+    def refresh_keys(self) -> bool:
+        """Fetch key generations made by another PC (once a cycle); whether any came."""
+        if self.sharing is None or self.keys_refreshed:
+            return False
+        self.keys_refreshed = True
+        before = set(self.sharing.ring.keys)
+        self.sharing = replica_sharing.refresh_ring(self.sharing, self.replica_relay)
+        added = set(self.sharing.ring.keys) - before
+        if added:
+            with self.store.write() as session:
+                state = session.get(SyncState, 1)
+                if state is not None:
+                    state.key_gen = self.sharing.ring.current
+        return bool(added)
+
+    def wire(self, op: outbox.QueuedOp) -> Op:
+        """An outbox operation as sent: a shared roster change is sealed here, with the
+        newest key (so a change queued before a key rotation is sent under the new key)."""
+        if op.kind != REPLICA_KIND:
+            return Op(str(op.id), op.kind, op.body)
+        if self.sharing is None:
+            raise RelayRefused(_("This PC's key for sharing the roster is missing from "
+                                 "Windows' credential store. Add this PC again with a key "
+                                 "code from another office PC."), status=0, code="no_key")
+        changes = op.body.get("changes")
+        return Op(str(op.id), OpKind.REPLICA, seal_op(
+            self.sharing.ring, association_id=self.sharing.association_id,
+            device_id=self.sharing.device_id, op_id=str(op.id),
+            changes=changes if isinstance(changes, list) else []))
 
     # ------------------------------------------------------------ push
 
@@ -201,7 +270,7 @@ class _Cycle:
 
     def _send(self, batch: Sequence[outbox.QueuedOp]) -> bool:
         """Send one batch and settle its operations; False when none was settled."""
-        ops = [Op(str(op.id), op.kind, op.body) for op in batch]
+        ops = [self.wire(op) for op in batch]
         try:
             results = self.client.push(ops)
         except RelayRefused as error:
@@ -216,30 +285,70 @@ class _Cycle:
         except RelayUnavailable:
             self.unsent = [op.id for op in batch]
             raise
-        sent = {op.id: op for op in batch}
+        return self._settle({op.id: op for op in batch}, results)
+
+    def _settle(self, sent: dict[uuid.UUID, outbox.QueuedOp], results: Sequence[OpResult]
+                ) -> bool:
+        """Record the relay's answers about a batch; False when none was settled."""
         done: list[uuid.UUID] = []
+        shared: list[uuid.UUID] = []  # kept until they come back in the log
+        waiting: list[str] = []  # refused for now: kept queued (new key, newer Kairan)
         refused: list[tuple[uuid.UUID, str, str]] = []
         for result in results:
             op_id = _uuid(result.id)
             if op_id not in sent:
                 continue
             if result.status in (OpStatus.APPLIED, OpStatus.DUPLICATE):
-                done.append(op_id)
+                (shared if sent[op_id].kind == REPLICA_KIND else done).append(op_id)
+            elif result.code in _WAIT_CODES:
+                waiting.append(result.code or "")
             else:
                 refused.append((op_id, result.code or "rejected", result.message or ""))
         with self.store.write() as session:
             outbox.remove(session, op_ids=done)
+            outbox.mark_sent(session, op_ids=shared)
             for op_id, code, message in refused:
                 outbox.reject(session, op_id=op_id, code=code, message=message)
             state = session.get(SyncState, 1)
             if state is not None:
                 state.last_push_at = _now()
-        self.pushed += len(done)
-        return bool(done or refused)
+        self.pushed += len(done) + len(shared)
+        if RejectCode.SCHEMA_OLD in waiting:
+            raise _UpdateNeeded
+        if RejectCode.STALE_KEY in waiting and not self.refresh_keys():
+            raise RelayRefused(_("The association's key was changed and this PC did not "
+                                 "receive the new one. Add this PC again with a key code "
+                                 "from another office PC."), status=0, code="stale_key")
+        return bool(done or shared or refused or waiting)
 
     def _set_aside(self, op_id: uuid.UUID, *, code: str, message: str) -> None:
         with self.store.write() as session:
             outbox.reject(session, op_id=op_id, code=code, message=message)
+
+    def newer_elsewhere(self) -> None:
+        """The relay refused this PC's shared changes: another PC's Kairan is newer."""
+        with self.store.write() as session:
+            state = session.get(SyncState, 1)
+            if state is not None:
+                state.update_needed = UpdateNeeded(0).message
+        self.stopped_sending = True
+
+    def report(self) -> None:
+        """Tell the relay how this PC stands (for the PC list), register its public key,
+        and learn the relay's clock and key generation."""
+        if self.sharing is None:
+            return
+        identity = load_or_create_identity(self.sharing.relay_url, self.sharing.association_id)
+        with self.store.read() as session:
+            pending, _rejected = outbox.counts(session)
+        status = self.replica_relay.replica_status(pending, REPLICA_SCHEMA,
+                                                   public_key=identity.public_text)
+        with self.store.write() as session:
+            replica_sharing.report(session, status)
+        if status.key_gen > self.sharing.ring.current:
+            self.refresh_keys()
+        if self.stopped_sending:
+            raise _UpdateNeeded
 
     # ------------------------------------------------------------ pull
 
@@ -280,6 +389,7 @@ class _Cycle:
 
     def _apply(self, pairing: Pairing, epoch: str, items: Sequence[LogItem]) -> bool:
         fresh = [item for item in items if item.seq > pairing.cursor]
+        shared, fresh, stop = self._open_shared(pairing, fresh)
         with self.store.write() as session:
             audit.attach(session, audit.RELAY)  # residents' and other PCs' doing, not ours
             state = session.get(SyncState, 1)
@@ -287,12 +397,54 @@ class _Cycle:
                 raise _Stop
             if (state.epoch, state.cursor) != (pairing.epoch, pairing.cursor):
                 return False
-            self.applied += apply_items(session, fresh)
+            self.applied += apply_items(session, [
+                item for item in fresh if item.kind != OpKind.REPLICA])
+            if shared:
+                self.shared += apply_shared(session, shared)
+            if isinstance(stop, UpdateNeeded):
+                state.update_needed = stop.message
             if fresh:
                 state.cursor = max(item.seq for item in fresh)
             state.epoch = epoch
             state.last_pull_at = _now()
+        if stop is not None:
+            raise _UpdateNeeded if isinstance(stop, UpdateNeeded) else stop
         return True
+
+    def _open_shared(self, pairing: Pairing, items: list[LogItem]
+                     ) -> tuple[list[SharedOp], list[LogItem], KairanError | None]:
+        """The shared changes of a page opened, the items to apply (up to the first one
+        this PC cannot apply yet) and why it stopped there. A damaged item is listed among
+        the sync problems and passed over (it can never be opened)."""
+        shared: list[SharedOp] = []
+        for index, item in enumerate(items):
+            if item.kind != OpKind.REPLICA or item.seq <= pairing.snapshot_seq:
+                continue
+            if self.sharing is None:
+                return shared, items[:index], MissingKey(item.seq, 0)
+            try:
+                shared.append(open_item(item, self.sharing.ring,
+                                        association_id=self.sharing.association_id))
+            except MissingKey as missing:
+                if self.refresh_keys():
+                    return self._open_shared(pairing, items)
+                return shared, items[:index], missing
+            except UpdateNeeded as newer:
+                return shared, items[:index], newer
+            except CipherError as damaged:
+                self._unreadable(item, damaged)
+        return shared, items, None
+
+    def _unreadable(self, item: LogItem, problem: CipherError) -> None:
+        body = item.body if isinstance(item.body, dict) else {}
+        with self.store.write() as session:
+            outbox.set_aside(session, kind=UNREADABLE_KIND, body={
+                "op_id": str(body.get("op_id", "")), "seq": item.seq,
+                "device_id": str(body.get("device_id", ""))},
+                code="unreadable", message=_(
+                    "A shared change from another office PC could not be opened ({problem}). "
+                    "It was left out; ask that PC's officer to check the roster.").format(
+                        problem=problem.message if hasattr(problem, "message") else problem))
 
 
 def _size(op: outbox.QueuedOp) -> int:
@@ -324,10 +476,16 @@ def sync_once(
                    cancelled=cancelled)
     outcome, error, wait = Outcome.SYNCED, "", None
     try:
-        cycle.push()
+        try:
+            cycle.push()
+        except _UpdateNeeded:
+            cycle.newer_elsewhere()  # nothing more is sent; what others sent still comes
         cycle.pull()
+        cycle.report()
     except _Stop:
         outcome = Outcome.STOPPED
+    except _UpdateNeeded:
+        outcome, error = Outcome.UPDATE_NEEDED, UpdateNeeded(0).message
     except RelayUnavailable as failure:
         outcome = Outcome.OFFLINE if failure.offline else Outcome.BUSY
         error = failure.message
@@ -340,7 +498,7 @@ def sync_once(
     if outcome != Outcome.STOPPED:
         _record(store, error=error, wait=wait, unsent=cycle.unsent)
     return read_status(store, outcome=outcome, error=error, retry_in=wait,
-                       pushed=cycle.pushed, applied=cycle.applied)
+                       pushed=cycle.pushed, applied=cycle.applied, shared=cycle.shared)
 
 
 def _record(store: Store, *, error: str, wait: float | None,
@@ -371,7 +529,8 @@ def sync_until_done(
     backoff = backoff if backoff is not None else Backoff()
     while True:
         status = sync_once(store, client, backoff=backoff, batch_size=batch_size)
-        if status.outcome in (Outcome.NOT_PAIRED, Outcome.STOPPED, Outcome.REFUSED):
+        if status.outcome in (Outcome.NOT_PAIRED, Outcome.STOPPED, Outcome.REFUSED,
+                              Outcome.UPDATE_NEEDED):
             return status
         if status.outcome == Outcome.SYNCED and status.pending == 0:
             return status

@@ -340,6 +340,14 @@ def remove(session: Session, *, op_ids: Sequence[uuid.UUID]) -> None:
         session.execute(delete(OutboxOp).where(col(OutboxOp.id).in_(op_ids)))
 
 
+def mark_sent(session: Session, *, op_ids: Sequence[uuid.UUID]) -> None:
+    """Shared roster changes the relay took: kept (not counted as waiting) until they come
+    back in the log, where their place in the relay's order is known."""
+    if op_ids:
+        session.execute(update(OutboxOp).where(col(OutboxOp.id).in_(op_ids)).values(
+            state=OutboxState.SENT))
+
+
 def reject(session: Session, *, op_id: uuid.UUID, code: str, message: str) -> None:
     """Set an operation aside: it is listed as a problem and never blocks the others."""
     session.execute(update(OutboxOp).where(col(OutboxOp.id) == op_id).values(
@@ -358,11 +366,11 @@ def set_aside(session: Session, *, kind: str, body: Mapping[str, object], code: 
               message: str) -> bool:
     """List something pulled from the relay that could not be applied here among the sync
     problems (with the log item's kind and body; never sent). The same item again (same kind
-    and ``answer_id``) is listed once; returns whether it was added."""
-    key = body.get("answer_id")
+    and ``answer_id``, or ``op_id``) is listed once; returns whether it was added."""
+    key = body.get("answer_id", body.get("op_id"))
     for listed in session.exec(select(OutboxOp.body).where(
             OutboxOp.kind == kind, OutboxOp.state == OutboxState.REJECTED)).all():
-        if listed.get("answer_id") == key:
+        if listed.get("answer_id", listed.get("op_id")) == key:
             return False
     session.add(OutboxOp(id=uuid7(), position=_next_position(session), kind=kind,
                          body=dict(body), created_at=_now(), state=OutboxState.REJECTED,

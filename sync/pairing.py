@@ -13,6 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Protocol
 
 from desktop.domain.errors import ConflictError, KairanError, ValidationError
 from desktop.domain.models import SyncState
@@ -20,6 +21,7 @@ from desktop.i18n import _
 from sync import credentials, outbox
 from sync.client import RelayClient, normalise_relay_url
 from sync.engine import Store
+from sync.protocol import PairResponse
 
 MAX_DEVICE_NAME = 200
 
@@ -77,6 +79,14 @@ def _clean_device(name: str) -> str:
     return cleaned
 
 
+class Pairs(Protocol):
+    """What pairing needs of a relay client (:class:`RelayClient`, or a test's relay)."""
+
+    def pair(self, *, code: str, device_name: str) -> PairResponse:
+        """Exchange a one-time pairing code for a device token."""
+        ...
+
+
 def pair(
     store: Store,
     *,
@@ -85,7 +95,7 @@ def pair(
     device_name: str,
     ca_file: str = "",
     today: date,
-    client: RelayClient | None = None,
+    client: Pairs | None = None,
 ) -> PairingResult:
     """Pair the file with a relay and queue its snapshot. Everything is checked before the
     one-time code is used (a missing keyring, a bad CA file, an already paired file)."""
@@ -99,13 +109,11 @@ def pair(
         raise ConflictError(_("This file is already connected to a relay. Disconnect it "
                               "first to connect it to another one."))
     credentials.check_keyring()
-    own_client = client is None
-    relay = client if client is not None else RelayClient(url, ca_file=ca_file or None)
-    try:
-        answer = relay.pair(code=code, device_name=device_name)
-    finally:
-        if own_client:
-            relay.close()
+    if client is not None:
+        answer = client.pair(code=code, device_name=device_name)
+    else:
+        with RelayClient(url, ca_file=ca_file or None) as relay:
+            answer = relay.pair(code=code, device_name=device_name)
     key = credentials.token_key(url, answer.association_id)
     credentials.store_token(key, answer.token)
     try:
@@ -113,7 +121,7 @@ def pair(
             session.add(SyncState(
                 id=1, relay_url=url, association_id=answer.association_id,
                 association_name=answer.association_name, device_name=device_name,
-                epoch=answer.epoch, cursor=0, ca_file=ca_file,
+                epoch=answer.epoch, cursor=0, ca_file=ca_file, device_id=answer.device_id,
                 paired_at=datetime.now(UTC).replace(microsecond=0)))
             session.flush()
             queued = outbox.enqueue_snapshot(session, today=today)

@@ -244,6 +244,20 @@ def search_text(data: HouseholdData, members: Sequence[MemberData]) -> str:
     return SEARCH_SEPARATOR.join(fold_for_search(part) for part in parts if part)
 
 
+def refresh_derived(session: Session, *, household_ids: Sequence[uuid.UUID]) -> None:
+    """Work out the search text, sort key and member count of households again (two office
+    PCs changed one household at once: each wrote them from what it knew)."""
+    for household_id in household_ids:
+        household = session.get(Household, household_id)
+        if household is None:
+            continue
+        record = get_household(session, household_id=household_id)
+        household.search_text = search_text(record.data, record.members)
+        household.furigana_key = kana_sort_key(household.furigana)
+        household.member_count = len(record.members)
+    session.flush()
+
+
 # ---------------------------------------------------------------- reading
 
 

@@ -64,6 +64,9 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
+_EMPTY = {"server_default": text("''")}  # a text column added to a table with rows
+
+
 def _stored_by_value(enum_class: type[enum.StrEnum]) -> Enum:
     """Store an enum as its lower-case value in a plain text column (no CHECK to migrate)."""
     return Enum(
@@ -457,6 +460,7 @@ class OutboxState(enum.StrEnum):
 
     PENDING = "pending"
     REJECTED = "rejected"
+    SENT = "sent"  # a shared roster change the relay took, kept until it comes back in the log
 
 
 class OutboxOp(SQLModel, table=True):
@@ -508,6 +512,20 @@ class SyncState(SQLModel, table=True):
     last_push_at: datetime | None = None
     last_pull_at: datetime | None = None
     last_error: str = ""
+    # Sharing the roster with the association's other office PCs (end-to-end encrypted).
+    device_id: str = Field(default="", sa_column_kwargs=_EMPTY)  # this PC's id on the relay
+    # The replication triggers record changes (sharing is on).
+    replica_capture: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    # The newest generation of the association key this PC holds.
+    key_gen: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # New key generations are wrapped for the recovery sheet too.
+    recovery_public_key: str = Field(default="", sa_column_kwargs=_EMPTY)
+    clock_skew_seconds: int | None = None  # this PC's clock minus the relay's, last sync
+    # Shared changes up to here came with the snapshot this PC started from (not applied
+    # again when the log is pulled from its start for the residents' answers).
+    snapshot_seq: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # Set when another PC shares with a newer Kairan: what to tell the officer.
+    update_needed: str = Field(default="", sa_column_kwargs=_EMPTY)
 
 
 class CircularRead(SQLModel, table=True):
@@ -643,3 +661,67 @@ class AuditRecord(SQLModel, table=True):
     redacted_at: datetime | None = None
     prev_hash: str
     hash: str
+
+
+class ReplicaChange(SQLModel, table=True):
+    """A row change recorded by the replication triggers (only while sharing is on), turned
+    into a shared operation in the outbox before its transaction commits. Values are kept as
+    SQLite stores them (JSON objects of the columns)."""
+
+    __tablename__ = "replica_change"
+
+    seq: int | None = Field(default=None, primary_key=True)
+    tbl: str
+    pk: str  # JSON array of the row's primary key as stored
+    op: str  # "i" insert, "u" update, "d" delete
+    old: str | None = None
+    new: str | None = None
+
+
+class ReplicaShadow(SQLModel, table=True):
+    """A value another PC set that this PC holds back because its own change of the same
+    field is still on the way (it comes later in the relay's order, so it wins)."""
+
+    __tablename__ = "replica_shadow"
+
+    tbl: str = Field(primary_key=True)
+    pk: str = Field(primary_key=True)
+    field: str = Field(primary_key=True)
+    value: str  # JSON of the stored value
+    seq: int
+    device_id: str = ""
+
+
+class ReplicaTombstone(SQLModel, table=True):
+    """A shared row that was deleted: a later change of it is listed for review, never
+    applied, so a deleted row does not come back by itself."""
+
+    __tablename__ = "replica_tombstone"
+
+    tbl: str = Field(primary_key=True)
+    pk: str = Field(primary_key=True)
+    seq: int = 0
+    device_id: str = ""
+    row: str = "{}"  # the row as it was (JSON), for 「元に戻す」
+
+
+class ReplicaReview(SQLModel, table=True):
+    """A change of another PC the officer should look at (変更の確認): an overwritten value,
+    a delete racing an edit, a role given twice, a duplicate number. Made the same way on
+    every PC from the relay's order."""
+
+    __tablename__ = "replica_review"
+
+    id: uuid.UUID = Field(primary_key=True)  # uuid5 of ``key``: the same on every PC
+    key: str = Field(unique=True)
+    kind: str
+    tbl: str
+    pk: str
+    field: str = ""
+    kept: str = "null"  # JSON of the value that stays
+    lost: str = "null"  # JSON of the value (or row) that was overwritten or deleted
+    by_device: str = ""
+    seq: int = 0
+    created_at: datetime = Field(default_factory=_now)
+    decided_at: datetime | None = None
+    decision: str = ""

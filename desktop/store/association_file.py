@@ -25,6 +25,7 @@ from desktop.store import migrate
 from desktop.store.backups import BackupInfo, BackupStore, quick_check
 from desktop.store.engine import APPLICATION_ID, IMMEDIATE, configure_connection, make_engine
 from desktop.store.location import is_network_path
+from sync.replica import capture as _replica_capture  # noqa: F401  (queues shared changes)
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 

@@ -56,6 +56,7 @@ from desktop.ui.settings import (
     WINDOW_STATE,
     Settings,
 )
+from desktop.ui.sharing.actions import add_sharing_actions
 from desktop.ui.sync_actions import SyncActions
 from desktop.ui.sync_status import SyncStatusLabel
 from desktop.ui.tasks import TaskContext, TaskRunner
@@ -307,6 +308,7 @@ class MainWindow(QMainWindow):
         self._action(sync_menu, _("&Connect to the relay…"), sync.connect_relay, "Ctrl+Alt+C")
         self._action(sync_menu, _("&Disconnect from the relay…"), sync.disconnect_relay,
                      "Ctrl+Alt+Shift+C")
+        self.sharing_actions = add_sharing_actions(self, sync_menu)
 
     def _view_menu(self, bar: QMenuBar) -> None:
         view_menu = bar.addMenu(_("&View"))

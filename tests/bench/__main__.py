@@ -23,6 +23,7 @@ from tests.bench import (
     meeting_tally,
     meeting_tally_db,
     relay_flush,
+    replica_join,
     roster_cold_start,
     roster_import,
     roster_open_complete,
@@ -46,6 +47,7 @@ FIGURES: tuple[ModuleType, ...] = (
     meeting_tally_db,
     relay_flush,
     disaster_burst,
+    replica_join,
 )
 USAGE_ERROR = 2
 

@@ -30,6 +30,10 @@ WITHOUT_SHORTCUT = {
     "Re&quired by the bylaws (on/off)",
     "Not &together with…",
     "Handover &report (引継書) of a past year…",
+    # Once per PC or once per association: sharing the roster between office PCs.
+    "Start &sharing with other PCs…",
+    "Make a new reco&very sheet…",
+    "&Receive the roster from another PC…",
     "&Quit",  # QKeySequence.Quit is empty on Windows (and offscreen); Alt+F4 closes there
     "日本語",  # the language menu names each language in itself
     "English",

@@ -12,7 +12,8 @@ A bundle is a folder (or a zip of one)::
 The JSON keeps exact values and types: ids as UUID text, dates and times in ISO 8601 (times in
 UTC with their offset), binary data in base64, JSON columns as JSON. The manifest names each
 column's type, so the files can be read without Kairan. Sync tables (``outbox_op``,
-``sync_state``) are left out: pairing with a relay belongs to one PC.
+``sync_state``) and the replication's own tables (``replica_*``) are left out: pairing with
+a relay and sharing with the other office PCs belong to one PC.
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ XLSX_DIR = "tables"
 ATTACHMENTS_DIR = "attachments"
 PDF_DIR = "pdf"
 # Pairing with a relay is per PC: a bundle restored elsewhere starts unpaired.
-EXCLUDED_TABLES = frozenset({"outbox_op", "sync_state"})
+EXCLUDED_TABLES = frozenset({"outbox_op", "sync_state", "replica_change", "replica_shadow",
+                             "replica_tombstone", "replica_review"})
 
 Progress = Callable[[int, int], None]
 
