@@ -31,7 +31,7 @@ from sqlalchemy import Connection
 from sqlmodel import Session
 
 from desktop.domain.models import OutboxState
-from sync.replica.capture import APPLYING, REPLICA_KIND, Change
+from sync.replica.capture import APPLYING, KEYS_TABLE, REPLICA_KIND, Change
 from sync.replica.schema import Schema, schema
 
 # Kinds of review (変更の確認).
@@ -196,12 +196,22 @@ class _Applier:
 
     def remote(self, op: SharedOp) -> None:
         for change in op.changes:
+            if change.table == KEYS_TABLE:
+                self.keys_fact(change)
+                continue
             if change.table not in self.schema.tables:
                 continue  # a table this version does not share (checked by schema first)
             if change.op == "d":
                 self.remote_delete(op, change)
             else:
                 self.remote_write(op, change)
+
+    def keys_fact(self, change: Change) -> None:
+        """A fact about the keys another PC shared: the recovery sheet's public key (new
+        key generations are wrapped for it too)."""
+        value = change.values.get("recovery_public_key")
+        if isinstance(value, str) and value:
+            self._sql("UPDATE sync_state SET recovery_public_key = ? WHERE id = 1", (value,))
 
     def remote_delete(self, op: SharedOp, change: Change) -> None:
         table, key = change.table, change.key

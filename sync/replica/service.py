@@ -46,14 +46,13 @@ from sync.engine import Outcome, open_client, sync_once
 from sync.pairing import pair
 from sync.protocol import Grant, LogItem, ReencryptItem, ReplicaRelay, SnapshotMeta
 from sync.replica import review, snapshot
-from sync.replica.capture import REPLICA_KIND, Change, queue_changes
+from sync.replica.capture import KEYS_TABLE, REPLICA_KIND, Change, queue_changes
 from sync.replica.envelope import REPLICA_SCHEMA, item_key_gen, reseal_item
 from sync.replica.review import ReviewItem, decide_review, review_items
 from sync.replica.sharing import clock_warning, refresh_ring, sharing_of
 
 Progress = Callable[[int, int], None]
 Cancelled = Callable[[], bool]
-KEYS_TABLE = "_keys"  # a pseudo-table of shared facts about the keys (the recovery sheet's)
 REENCRYPT_BATCH_BYTES = 700_000
 
 

@@ -8,9 +8,10 @@ Ours: ``sync.replica.service.join_association`` as the join wizard runs it — p
 pairing code, fetch the association key with a key code the first PC offered (scrypt), download
 the sealed snapshot over HTTPS, open it and load it into a new file in one transaction, then
 pull the log.
-Floor: the same snapshot bytes downloaded by the same httpx client over the same HTTPS, and the
-same rows inserted with raw ``sqlite3.executemany`` into a new file with the same schema and
-settings (WAL, ``synchronous=FULL``) in one transaction.
+Floor: the same snapshot bytes and log pages (the residents' copy of the roster the first PC
+sent) downloaded by the same httpx client over the same HTTPS, and the same rows inserted with
+raw ``sqlite3.executemany`` into a new file with the same schema and settings (WAL,
+``synchronous=FULL``) in one transaction.
 
 Both sides alternate three times; the medians are reported.
 
@@ -94,6 +95,10 @@ class _Sides:
         began = time.perf_counter()
         service.enable_sharing(self.first)
         self.enable_seconds = time.perf_counter() - began
+        from sync.engine import open_client, sync_until_done
+
+        with open_client(self.first) as client:  # the residents' copy reaches the relay too
+            sync_until_done(self.first, client)
         self.url = url
         self.floor_token = self._floor_token()
 
@@ -148,7 +153,13 @@ class _Sides:
                 answer = client.get(f"/api/v1/replica/snapshots/{meta['snapshot_id']}"
                                     f"/chunks/{index}")
                 answer.raise_for_status()
-                _bytes = answer.content
+            after, more = 0, True
+            while more:  # the log, as the new PC pulls it after the snapshot
+                page = client.get("/api/v1/log", params={"after": after, "limit": 1000})
+                page.raise_for_status()
+                data = page.json()
+                more = data["more"]
+                after = data["items"][-1]["seq"] if data["items"] else after
         connection = sqlite3.connect(target, isolation_level=None)
         connection.execute("PRAGMA journal_mode = WAL")
         connection.execute("PRAGMA synchronous = FULL")

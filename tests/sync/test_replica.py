@@ -201,6 +201,7 @@ def test_revoking_a_pc_rotates_the_key_and_reencrypts(shared: SharedAssociation,
     lost = shared.join("laptop", key_code=_offer(first))
     with lost.store.read() as session:
         lost_id = session.get(SyncState, 1).device_id  # type: ignore[union-attr]
+    _rename(second.store, "1", notes="鍵の変更の前に書いた")  # sealed with the old key
     service.revoke_device(first.store, device_id=lost_id, relay=first.relay)
     with pytest.raises(RelayRefused):
         lost.relay.pull(after=0, limit=10, epoch="")
@@ -216,6 +217,23 @@ def test_revoking_a_pc_rotates_the_key_and_reencrypts(shared: SharedAssociation,
             "SELECT DISTINCT json_extract(body, '$.key_gen') FROM log WHERE kind = 'replica'"
         ).all()
     assert {row[0] for row in gens} == {2}
+    with first.store.read() as session:
+        assert session.exec(select(Household.notes).where(
+            Household.number == "1")).one() == "鍵の変更の前に書いた"
+
+
+def test_a_new_recovery_sheet_reaches_the_other_pcs(shared: SharedAssociation,
+                                                     template: Path) -> None:
+    first, _old_words = shared.first("kaicho", template)
+    second = shared.join("kaikei", key_code=_offer(first))
+    words = service.new_recovery_sheet(first.store, relay=first.relay)
+    _sync_all(shared)
+    with first.store.read() as session:
+        expected = session.get(SyncState, 1).recovery_public_key  # type: ignore[union-attr]
+    with second.store.read() as session:
+        assert session.get(SyncState, 1).recovery_public_key == expected  # type: ignore[union-attr]
+    rescued = shared.join("rescue", words=" ".join(words))
+    assert shared_rows(rescued.store) == shared_rows(first.store)
 
 
 def test_the_relay_keeps_no_roster_plaintext(shared: SharedAssociation,
