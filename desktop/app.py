@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QEvent, QLibraryInfo, QLocale, QTimer, QTranslator
 from PySide6.QtGui import QFont, QFontDatabase
-from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog
+from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog, QMessageBox
 from sqlalchemy.exc import DatabaseError
 
 from desktop import __version__, paths
@@ -32,7 +32,7 @@ from desktop.store.backups import restore
 from desktop.ui import messages
 from desktop.ui.main_window import MainWindow
 from desktop.ui.settings import BACKUP_KEEP, LANGUAGE, LAST_FILE, TEXT_SIZE, TEXT_SIZES, Settings
-from desktop.ui.tasks import TaskContext
+from desktop.ui.tasks import TaskContext, TaskRunner
 
 FILE_FILTER = "Kairan (*.kairan)"
 AUTO_BACKUP_DELAY_MS = 10_000
@@ -183,7 +183,10 @@ class AppController:
                               on_success=sound, on_failure=damaged, cancellable=False)
 
     def create_new(self, path: Path) -> bool:
-        """First start: make a new association file after asking for its name."""
+        """First start: make a new association file after asking for its name, or receive
+        the association from another office PC that shares it."""
+        if self._first_start_choice() == "receive":
+            return self.receive_at_start(path.parent)
         name, ok = QInputDialog.getText(
             None, _("Welcome to Kairan"),
             _("There is no association file yet. Type the association's name to start one "
@@ -199,6 +202,31 @@ class AppController:
             return False
         self._show(opened)
         self.settings.set(LAST_FILE, str(path))
+        return True
+
+    def _first_start_choice(self) -> str:
+        """「新しく始める」 or 「別のPCの名簿を受け取る」, asked once on a PC with no file."""
+        box = QMessageBox(QMessageBox.Icon.Question, _("Welcome to Kairan"), _(
+            "There is no association file on this PC yet. Start a new one, or receive the "
+            "roster from another office PC of your association that already uses Kairan "
+            "(you need the pairing code from the relay's administrator and a key code shown "
+            "on that PC, or the recovery sheet)."))
+        new = box.addButton(_("Start a &new association file"), QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(_("&Receive the roster from another PC"), QMessageBox.ButtonRole.ActionRole)
+        box.setDefaultButton(new)
+        box.exec()
+        return "new" if box.clickedButton() is new else "receive"
+
+    def receive_at_start(self, folder: Path) -> bool:
+        """Show the join wizard with no window yet; the received file opens when it is done
+        (closing the wizard without a file ends Kairan, as closing the window would)."""
+        from desktop.ui.sharing.join_wizard import open_join_wizard
+
+        folder.mkdir(parents=True, exist_ok=True)
+        self._join_tasks = TaskRunner(self.app)
+        self._join_wizard = open_join_wizard(None, self._join_tasks,
+                                             opened=lambda path: self.open_path(Path(path)),
+                                             folder=folder)
         return True
 
     def _offer_restore(self, problem: DamagedFile) -> bool:

@@ -229,7 +229,8 @@ class _Cycle:
         changes = op.body.get("changes")
         return Op(str(op.id), OpKind.REPLICA, seal_op(
             self.sharing.ring, association_id=self.sharing.association_id,
-            device_id=self.sharing.device_id, op_id=str(op.id),
+            device_id=self.sharing.device_id, device_name=self.sharing.device_name,
+            op_id=str(op.id),
             changes=changes if isinstance(changes, list) else []))
 
     # ------------------------------------------------------------ push

@@ -141,8 +141,8 @@ def _draw_usage(canvas: Canvas, words: Sequence[str], *, relay_url: str, x: floa
     y -= kind.heading * 1.5
     steps = [
         _("When an office PC is lost or broken and no other office PC can give a key code: "
-          "install Kairan on a new PC, choose Sync → Receive the roster from another PC → "
-          "Recovery sheet, and type the 12 words in the order of their numbers."),
+          "install Kairan on a new PC, start it and choose Receive the roster from another "
+          "PC → Recovery sheet, and type the 12 words in the order of their numbers."),
         _("Relay address: {address}").format(address=relay_url),
         _("When a new recovery sheet is made, this one no longer opens new keys: shred it "
           "then."),

@@ -52,6 +52,12 @@ class SharedOp:
     op_id: str
     device_id: str
     changes: tuple[Change, ...]
+    device_name: str = ""  # as the PC was named when it paired
+
+    @property
+    def made_by(self) -> str:
+        """Who to name in the review list: the PC's name, or its id."""
+        return self.device_name or self.device_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +194,7 @@ class _Applier:
             "INSERT OR IGNORE INTO replica_review (id, key, kind, tbl, pk, field, kept, lost, "
             "by_device, seq, created_at, decision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '')",
             (uuid.uuid5(_REVIEW_NAMESPACE, review_key).hex, review_key, kind, table, key, name,
-             _json(kept), _json(lost), op.device_id, op.seq,
+             _json(kept), _json(lost), op.made_by, op.seq,
              datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")))
         self.reviews += added.rowcount
 

@@ -55,11 +55,13 @@ def _nonce(key: bytes, op_id: str) -> bytes:
 
 
 def seal_op(ring: KeyRing, *, association_id: str, device_id: str, op_id: str,
-            changes: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """The body of a ``replica`` operation as pushed: ``{"key_gen", "schema", "ct"}``."""
+            changes: Sequence[Mapping[str, Any]], device_name: str = "") -> dict[str, Any]:
+    """The body of a ``replica`` operation as pushed: ``{"key_gen", "schema", "ct"}``. The
+    PC's name travels sealed, for the review list to say which PC made a change."""
     gen = ring.current
     key = ring.key(gen)
-    content = {"op_id": op_id, "device_id": device_id, "changes": list(changes)}
+    content = {"op_id": op_id, "device_id": device_id, "device_name": device_name,
+               "changes": list(changes)}
     return {"key_gen": gen, "schema": REPLICA_SCHEMA,
             "ct": seal_json(key, content, aad=aad_for(association_id, op_id, gen),
                             nonce=_nonce(key, op_id))}
@@ -93,7 +95,8 @@ def open_item(item: LogItem, ring: KeyRing, *, association_id: str) -> SharedOp:
         changes = tuple(Change.from_json(change) for change in content.get("changes", ()))
     except (ValueError, AttributeError) as error:
         raise CipherError(_("A shared change from the relay is not readable.")) from error
-    return SharedOp(item.seq, op_id, device_id, changes)
+    name = content.get("device_name")
+    return SharedOp(item.seq, op_id, device_id, changes, name if isinstance(name, str) else "")
 
 
 def reseal_item(item: LogItem, old: KeyRing, new: KeyRing, *, association_id: str
@@ -102,7 +105,8 @@ def reseal_item(item: LogItem, old: KeyRing, new: KeyRing, *, association_id: st
     ``{"seq", "key_gen", "ct"}`` for the relay's re-encryption."""
     shared = open_item(item, old, association_id=association_id)
     body = seal_op(new, association_id=association_id, device_id=shared.device_id,
-                   op_id=shared.op_id, changes=[c.to_json() for c in shared.changes])
+                   op_id=shared.op_id, changes=[c.to_json() for c in shared.changes],
+                   device_name=shared.device_name)
     return {"seq": item.seq, "key_gen": body["key_gen"], "ct": body["ct"]}
 
 

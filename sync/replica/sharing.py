@@ -39,6 +39,7 @@ class Sharing:
     association_id: str
     device_id: str
     ring: KeyRing
+    device_name: str = ""
 
 
 def sharing_of(session: Session) -> Sharing | None:
@@ -49,7 +50,8 @@ def sharing_of(session: Session) -> Sharing | None:
     ring = load_key_ring(state.relay_url, state.association_id)
     if ring is None:
         return None
-    return Sharing(state.relay_url, state.association_id, state.device_id, ring)
+    return Sharing(state.relay_url, state.association_id, state.device_id, ring,
+                   state.device_name)
 
 
 def refresh_ring(sharing: Sharing, relay: ReplicaRelay) -> Sharing:

@@ -171,8 +171,10 @@ def test_missing_file_warns(controller: AppController, tmp_path: Path, messages:
 
 
 def test_missing_default_file_starts_a_new_association(
-    controller: AppController, answer_input: Any, kairan_home: Path
+    controller: AppController, answer_input: Any, kairan_home: Path,
+    monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(controller, "_first_start_choice", lambda: "new")
     asked: Asked = answer_input("getText", "若葉町内会")
     from desktop import paths
 
@@ -184,13 +186,29 @@ def test_missing_default_file_starts_a_new_association(
 
 
 def test_missing_default_file_and_no_name_given(
-    controller: AppController, answer_input: Any
+    controller: AppController, answer_input: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from desktop import paths
 
+    monkeypatch.setattr(controller, "_first_start_choice", lambda: "new")
     answer_input("getText", "", ok=False)
     assert controller.open_path(paths.default_association_path()) is False
     assert controller.window is None
+
+
+def test_a_new_pc_can_receive_the_roster_at_first_start(
+    controller: AppController, demo_path: Path, monkeypatch: pytest.MonkeyPatch, qtbot: Any
+) -> None:
+    from desktop import paths
+
+    monkeypatch.setattr(controller, "_first_start_choice", lambda: "receive")
+    assert controller.open_path(paths.default_association_path())
+    wizard = controller._join_wizard
+    qtbot.waitExposed(wizard)
+    assert controller.window is None
+    wizard.joined.emit(demo_path)  # what the wizard says when the roster has arrived
+    assert controller.window is not None
+    wizard.close()
 
 
 def test_file_from_a_newer_version_warns_and_is_left_alone(

@@ -70,7 +70,8 @@ class KeyCodeDialog(QDialog):
         layout.addWidget(self.left)
         layout.addWidget(paragraph(_(
             "On the new PC:\n"
-            "1. Start Kairan and choose 同期 → 別のPCの名簿を受け取る.\n"
+            "1. Start Kairan and choose 別のPCの名簿を受け取る (on a PC with a file open: 同期 → "
+            "別のPCの名簿を受け取る).\n"
             "2. Type the relay's address and a pairing code from the relay's administrator.\n"
             "3. Choose 「鍵コード」 and type the code above.")))
         layout.addWidget(paragraph(_(
