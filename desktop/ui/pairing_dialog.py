@@ -9,7 +9,6 @@ used up by a check that fails before it is sent.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable
 from datetime import date
 
@@ -17,12 +16,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
-    QFormLayout,
-    QHBoxLayout,
     QLabel,
-    QLineEdit,
-    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -30,6 +24,7 @@ from PySide6.QtWidgets import (
 from desktop.domain.errors import KairanError
 from desktop.i18n import _
 from desktop.store.association_file import AssociationFile
+from desktop.ui.relay_form import RelayForm
 from desktop.ui.tasks import Task, TaskContext, TaskRunner
 from sync import pairing
 
@@ -51,23 +46,10 @@ class PairingDialog(QDialog):
         self.task: Task[pairing.PairingResult] | None = None
         self.result_: pairing.PairingResult | None = None
         self.setWindowTitle(_("Connect to the relay"))
-        self.relay_url = QLineEdit()
-        self.relay_url.setPlaceholderText("https://relay.example.jp")
-        self.code = QLineEdit()
-        self.code.setPlaceholderText(_("The code from the relay's administrator"))
-        self.device_name = QLineEdit(socket.gethostname())
-        self.ca_file = QLineEdit()
-        self.ca_file.setPlaceholderText(_("Only for a relay with its own certificate"))
-        browse = QPushButton(_("&Choose…"))
-        browse.clicked.connect(self.choose_ca_file)
-        ca_row = QHBoxLayout()
-        ca_row.addWidget(self.ca_file, 1)
-        ca_row.addWidget(browse)
-        form = QFormLayout()
-        form.addRow(_("Relay &address"), self.relay_url)
-        form.addRow(_("&Pairing code"), self.code)
-        form.addRow(_("&Name of this PC"), self.device_name)
-        form.addRow(_("CA &certificate file"), ca_row)
+        self.form = RelayForm()
+        # The fields by name, as the tests and _show_problem reach them.
+        self.relay_url, self.code = self.form.relay_url, self.form.code
+        self.device_name, self.ca_file = self.form.device_name, self.form.ca_file
         intro = QLabel(_("Residents' phones reach the association through the relay. Only "
                          "what residents must see leaves this PC: circulars and the "
                          "households' numbers and names, never addresses or phone numbers."))
@@ -82,26 +64,16 @@ class PairingDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
-        layout.addLayout(form)
+        layout.addWidget(self.form)
         layout.addWidget(self.problem)
         layout.addWidget(self.buttons)
         em = self.fontMetrics().horizontalAdvance("あ")
         self.resize(em * 36, self.sizeHint().height())
         self.relay_url.setFocus()
 
-    def choose_ca_file(self) -> None:
-        """Pick the relay's CA certificate file (.pem)."""
-        path, _filter = QFileDialog.getOpenFileName(
-            self, _("CA certificate file"), "", _("Certificates (*.pem *.crt *.cer);;All (*)"))
-        if path:
-            self.ca_file.setText(path)
-
     def _show_problem(self, error: KairanError) -> None:
         self.problem.setText(error.message)
-        field = {"code": self.code, "device_name": self.device_name,
-                 "ca_file": self.ca_file}.get(error.field or "", self.relay_url)
-        field.setFocus()
-        field.selectAll()
+        self.form.focus_field(error)
 
     def connect_relay(self) -> None:
         """Pair in the background; the dialog closes once the file is connected."""

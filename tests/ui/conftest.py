@@ -32,6 +32,7 @@ from desktop.ui import messages as messages_module
 from desktop.ui.main_window import MainWindow
 from desktop.ui.settings import Settings
 from tests.ui.helpers import DEMO_HOUSEHOLDS, DEMO_SEED, TODAY, YEAR, Asked, Messages
+from tests.ui.sharing_fakes import FakeService, SheetRecorder, install
 
 # ---------------------------------------------------------------- the demo association
 
@@ -143,3 +144,24 @@ def answer_input(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Asked]:
         return asked
 
     return patch
+
+
+# ---------------------------------------------------------------- sharing between office PCs
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> FakeService:
+    """The stand-in sharing service (tests/ui/sharing_fakes.py), installed."""
+    service = FakeService()
+    install(monkeypatch, service)
+    return service
+
+
+@pytest.fixture
+def sheet(monkeypatch: pytest.MonkeyPatch) -> SheetRecorder:
+    """The recovery sheet's PDF function, recorded."""
+    from reports.pdf import recovery_sheet
+
+    recorder = SheetRecorder()
+    monkeypatch.setattr(recovery_sheet, "recovery_sheet_pdf", recorder)
+    return recorder

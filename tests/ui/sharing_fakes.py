@@ -165,3 +165,4 @@ class SheetRecorder:
         canvas.drawString(80, 700, "復旧シート")
         canvas.showPage()
         canvas.save()
+

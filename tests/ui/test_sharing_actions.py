@@ -18,27 +18,19 @@ from PySide6.QtWidgets import QMenu
 from desktop.ui.main_window import MainWindow
 from desktop.ui.sharing import actions as actions_module
 from desktop.ui.sharing.actions import SharingActions, add_sharing_actions
-from reports.pdf import recovery_sheet
 from sync import pairing
 from sync.engine import read_status
 from tests.ui.helpers import TODAY, Messages
-from tests.ui.sharing_fakes import NEW_WORDS, WORDS, FakeService, SheetRecorder, install, on
+from tests.ui.sharing_fakes import (  # noqa: F401  (fixtures)
+    NEW_WORDS,
+    WORDS,
+    FakeService,
+    SheetRecorder,
+    install,
+    on,
+)
 
 WAIT = 5000  # ms
-
-
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> FakeService:
-    service = FakeService()
-    install(monkeypatch, service)
-    return service
-
-
-@pytest.fixture
-def sheet(monkeypatch: pytest.MonkeyPatch) -> SheetRecorder:
-    recorder = SheetRecorder()
-    monkeypatch.setattr(recovery_sheet, "recovery_sheet_pdf", recorder)
-    return recorder
 
 
 @pytest.fixture

@@ -26,25 +26,10 @@ from desktop.ui.sharing.review_dialog import ReviewDialog
 from desktop.ui.sharing.start_dialog import StartSharingDialog
 from desktop.ui.sharing.status import status_parts
 from desktop.ui.tasks import TaskRunner
-from reports.pdf import recovery_sheet
 from tests.ui.helpers import TODAY, Messages
-from tests.ui.sharing_fakes import WORDS, FakeService, SheetRecorder, install, on
+from tests.ui.sharing_fakes import WORDS, FakeService, SheetRecorder, on
 
 WAIT = 5000  # ms
-
-
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> FakeService:
-    service = FakeService()
-    install(monkeypatch, service)
-    return service
-
-
-@pytest.fixture
-def sheet(monkeypatch: pytest.MonkeyPatch) -> SheetRecorder:
-    recorder = SheetRecorder()
-    monkeypatch.setattr(recovery_sheet, "recovery_sheet_pdf", recorder)
-    return recorder
 
 
 @dataclass

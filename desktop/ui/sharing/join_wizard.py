@@ -33,8 +33,8 @@ from PySide6.QtWidgets import (
 from desktop import paths
 from desktop.domain.errors import KairanError
 from desktop.i18n import _
+from desktop.ui.relay_form import RelayForm
 from desktop.ui.sharing.common import enlarge, paragraph, problem_label
-from desktop.ui.sharing.relay_form import RelayForm
 from desktop.ui.task_wizard import TaskWizard
 from desktop.ui.tasks import TaskCancelled, TaskContext, TaskRunner
 

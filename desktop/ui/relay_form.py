@@ -1,6 +1,6 @@
-"""The relay's address, the pairing code, this PC's name and the CA certificate file: the
-same four fields and words as 「リレーに接続」 (:mod:`desktop.ui.pairing_dialog`), as one
-widget, so the join wizard asks for them exactly as pairing does."""
+"""The relay's address, the pairing code, this PC's name and the CA certificate file, as one
+widget: 「リレーに接続」 (:mod:`desktop.ui.pairing_dialog`) and the join wizard of a new PC
+ask for them the same way."""
 
 from __future__ import annotations
 
