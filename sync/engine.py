@@ -53,7 +53,7 @@ from sync.protocol import (
 )
 from sync.replica import sharing as replica_sharing
 from sync.replica.apply import SharedApplied, SharedOp, apply_shared
-from sync.replica.capture import REPLICA_KIND
+from sync.replica.capture import REPLICA_KIND, muted
 from sync.replica.envelope import REPLICA_SCHEMA, MissingKey, UpdateNeeded, open_item, seal_op
 
 BATCH_SIZE = 100
@@ -398,8 +398,9 @@ class _Cycle:
                 raise _Stop
             if (state.epoch, state.cursor) != (pairing.epoch, pairing.cursor):
                 return False
-            self.applied += apply_items(session, [
-                item for item in fresh if item.kind != OpKind.REPLICA])
+            with muted(session):  # every PC enters residents' answers itself from the log
+                self.applied += apply_items(session, [
+                    item for item in fresh if item.kind != OpKind.REPLICA])
             if shared:
                 self.shared += apply_shared(session, shared)
             if isinstance(stop, UpdateNeeded):

@@ -31,7 +31,7 @@ from sqlalchemy import Connection
 from sqlmodel import Session
 
 from desktop.domain.models import OutboxState
-from sync.replica.capture import APPLYING, KEYS_TABLE, REPLICA_KIND, Change
+from sync.replica.capture import KEYS_TABLE, REPLICA_KIND, Change, muted
 from sync.replica.schema import Schema, schema
 
 # Kinds of review (変更の確認).
@@ -532,13 +532,9 @@ def _q(name: str) -> str:
 def apply_shared(session: Session, ops: Iterable[SharedOp]) -> SharedApplied:
     """Apply shared operations in the relay's order (the caller's transaction)."""
     applier = _Applier(session)
-    session.flush()
-    session.info[APPLYING] = True
-    capturing = applier._sql("SELECT replica_capture FROM sync_state WHERE id = 1").scalar()
-    applier._sql("UPDATE sync_state SET replica_capture = 0 WHERE id = 1")
     applier._sql("PRAGMA defer_foreign_keys = ON")  # checked and repaired at the end
     last: SharedOp | None = None
-    try:
+    with muted(session):
         for op in ops:
             last = op
             mine = applier.own.ops.get(op.op_id)
@@ -549,10 +545,5 @@ def apply_shared(session: Session, ops: Iterable[SharedOp]) -> SharedApplied:
             applier.check_seats(op)
         applier.repair_references(last)
         applier.refresh_households()
-        session.flush()  # written while the triggers are off
-    finally:
-        applier._sql("UPDATE sync_state SET replica_capture = ? WHERE id = 1",
-                     (capturing or 0,))
-        session.info.pop(APPLYING, None)
     session.expire_all()
     return SharedApplied(applier.rows, applier.reviews, applier.echoed)

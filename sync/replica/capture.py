@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -101,6 +102,25 @@ def queue_changes(session: Session, changes: Sequence[Change]) -> int:
     return outbox.enqueue_many(session, (
         (REPLICA_KIND, {"changes": [change.to_json() for change in part]})
         for part in chunks(changes)))
+
+
+@contextmanager
+def muted(session: Session) -> Iterator[None]:
+    """Writes inside are not recorded for the other PCs: what every PC derives itself from
+    the relay's log (other PCs' changes, residents' answers), written in ``session``."""
+    session.flush()
+    connection = session.connection()
+    capturing = connection.exec_driver_sql(
+        "SELECT replica_capture FROM sync_state WHERE id = 1").scalar()
+    connection.exec_driver_sql("UPDATE sync_state SET replica_capture = 0 WHERE id = 1")
+    session.info[APPLYING] = True
+    try:
+        yield
+        session.flush()  # written while the triggers are off
+    finally:
+        connection.exec_driver_sql("UPDATE sync_state SET replica_capture = ? WHERE id = 1",
+                                   (capturing or 0,))
+        session.info.pop(APPLYING, None)
 
 
 def drain(session: Session) -> int:
