@@ -31,7 +31,7 @@ from sqlalchemy import Connection
 from sqlmodel import Session
 
 from desktop.domain.models import OutboxState
-from sync.replica.capture import KEYS_TABLE, REPLICA_KIND, Change, muted
+from sync.replica.capture import KEYS_TABLE, REPLICA_KIND, REVIEWS_TABLE, Change, muted
 from sync.replica.schema import Schema, schema
 
 # Kinds of review (変更の確認).
@@ -205,6 +205,9 @@ class _Applier:
             if change.table == KEYS_TABLE:
                 self.keys_fact(change)
                 continue
+            if change.table == REVIEWS_TABLE:
+                self.decided(change)
+                continue
             if change.table not in self.schema.tables:
                 continue  # a table this version does not share (checked by schema first)
             if change.op == "d":
@@ -218,6 +221,16 @@ class _Applier:
         value = change.values.get("recovery_public_key")
         if isinstance(value, str) and value:
             self._sql("UPDATE sync_state SET recovery_public_key = ? WHERE id = 1", (value,))
+
+    def decided(self, change: Change) -> None:
+        """Another PC's officer decided an entry of 変更の確認: it is closed here too (every
+        PC made the same entry, under the same key, before this decision in the log)."""
+        decision = change.values.get("decision")
+        if isinstance(decision, str):
+            self._sql("UPDATE replica_review SET decided_at = ?, decision = ? "
+                      "WHERE key = ? AND decided_at IS NULL",
+                      (datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" "), decision,
+                       change.key))
 
     def remote_delete(self, op: SharedOp, change: Change) -> None:
         table, key = change.table, change.key

@@ -27,6 +27,7 @@ from sync import outbox
 
 REPLICA_KIND = "replica"  # the outbox and protocol kind of a shared change
 KEYS_TABLE = "_keys"  # shared facts about the keys (the recovery sheet's public key), no table
+REVIEWS_TABLE = "_review"  # an officer's decision on an entry of 変更の確認 (its key), no table
 CHANGES_PER_OP = 200  # rows per operation: a 50,000-household import makes 250 of them
 
 Values = dict[str, Any]

@@ -1,6 +1,7 @@
 """変更の確認: the changes of other PCs an officer should look at, and their decisions.
 
-Entries are made by :mod:`sync.replica.apply` in the relay's order, the same on every PC.
+Entries are made by :mod:`sync.replica.apply` in the relay's order, the same on every PC, and
+a decision made on one PC closes the entry on all of them.
 「このままにする」 (keep) closes an entry. 「元に戻す」 (restore) writes the lost value or row
 back as an ordinary change of this PC, so it reaches the other PCs like any edit; a row
 restored after a delete travels as a *restore* that lifts its tombstone everywhere.
@@ -18,7 +19,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from desktop.domain.errors import NotFoundError, ValidationError
-from desktop.domain.models import ReplicaReview
+from desktop.domain.models import ReplicaReview, SyncState
 from desktop.i18n import _
 from sync.replica.apply import (
     DELETED_EDIT,
@@ -27,6 +28,7 @@ from sync.replica.apply import (
     OVERWRITTEN,
     ROLE_TWICE,
 )
+from sync.replica.capture import REVIEWS_TABLE, Change, queue_changes
 from sync.replica.schema import schema
 
 KEEP = "keep"
@@ -131,6 +133,9 @@ def decide_review(session: Session, *, review_id: uuid.UUID, choice: str) -> Non
     review.decision = choice
     session.add(review)
     session.flush()
+    state = session.get(SyncState, 1)
+    if state is not None and state.replica_capture:  # the other PCs close it too
+        queue_changes(session, [Change(REVIEWS_TABLE, review.key, "u", {"decision": choice})])
 
 
 def _restore(session: Session, review: ReplicaReview) -> None:

@@ -125,6 +125,7 @@ def test_restoring_an_overwritten_value_reaches_every_pc(shared: SharedAssociati
         with office.store.read() as session:
             assert session.exec(select(Household.address).where(
                 Household.number == "2")).one() == "Aの住所"
+            assert review.review_items(session) == []  # decided on one PC: closed on all
     assert shared_rows(first.store) == shared_rows(second.store)
 
 
