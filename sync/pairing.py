@@ -20,6 +20,7 @@ from desktop.domain.models import SyncState
 from desktop.i18n import _
 from sync import credentials, outbox
 from sync.client import RelayClient, normalise_relay_url
+from sync.e2e.keys import delete_identity, delete_key_ring
 from sync.engine import Store
 from sync.protocol import PairResponse
 
@@ -132,15 +133,20 @@ def pair(
 
 
 def unpair(store: Store) -> int:
-    """Disconnect the file from its relay: forget the token and the cursor, and drop what
-    was still queued (returns how many). The relay keeps what it has until its
+    """Disconnect the file from its relay: forget the token, the association's keys and the
+    cursor, and drop what was still queued (returns how many). The relay keeps what it has until its
     administrator revokes this PC."""
     with store.write() as session:
         state = session.get(SyncState, 1)
         if state is None:
             raise KairanError(_("This file is not connected to a relay."))
-        key = credentials.token_key(state.relay_url, state.association_id)
+        relay_url, association_id = state.relay_url, state.association_id
+        key = credentials.token_key(relay_url, association_id)
         dropped = outbox.clear(session)
-        session.delete(state)
+        session.delete(state)  # without it the change triggers record nothing
     credentials.delete_token(key)
+    # The association's keys and this PC's identity go with the pairing (nothing secret is
+    # left behind in the keyring).
+    delete_key_ring(relay_url, association_id)
+    delete_identity(relay_url, association_id)
     return dropped

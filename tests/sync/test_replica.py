@@ -311,3 +311,16 @@ def test_withdrawn_household_replicates(shared: SharedAssociation, template: Pat
         withdraw_household(session, household_id=household_id, left_on=date(2026, 5, 1))
     _sync_all(shared)
     assert shared_rows(first.store) == shared_rows(second.store)
+
+
+def test_disconnecting_forgets_the_keys(shared: SharedAssociation, template: Path) -> None:
+    from sync.e2e.keys import load_key_ring
+    from sync.pairing import unpair
+
+    first, _words = shared.first("kaicho", template)
+    assert load_key_ring(first.url, shared.association_id) is not None
+    unpair(first.store)
+    assert load_key_ring(first.url, shared.association_id) is None
+    add_household(first.store, "40", "切断後")  # nothing is recorded for the other PCs now
+    with first.store.read() as session:
+        assert session.exec(select(OutboxOp)).all() == []
