@@ -33,17 +33,18 @@ class SharedTable:
 _CAPTURING = "(SELECT replica_capture FROM sync_state WHERE id = 1) = 1"
 
 
-def _quoted(name: str) -> str:
+def quoted(name: str) -> str:
+    """``name`` quoted as an SQL identifier."""
     return '"' + name.replace('"', '""') + '"'
 
 
 def _object(row: str, columns: Sequence[str]) -> str:
-    return "json_object(" + ", ".join(f"'{column}', {row}.{_quoted(column)}"
+    return "json_object(" + ", ".join(f"'{column}', {row}.{quoted(column)}"
                                       for column in columns) + ")"
 
 
 def _key(row: str, key: Sequence[str]) -> str:
-    return "json_array(" + ", ".join(f"{row}.{_quoted(column)}" for column in key) + ")"
+    return "json_array(" + ", ".join(f"{row}.{quoted(column)}" for column in key) + ")"
 
 
 def trigger_names(table: str) -> tuple[str, str, str]:
@@ -54,8 +55,8 @@ def trigger_names(table: str) -> tuple[str, str, str]:
 def trigger_statements(table: SharedTable) -> list[str]:
     """``CREATE TRIGGER`` statements recording inserts, updates and deletes of ``table``."""
     insert, update, delete = trigger_names(table.name)
-    name = _quoted(table.name)
-    changed = " OR ".join(f"OLD.{_quoted(c)} IS NOT NEW.{_quoted(c)}" for c in table.columns)
+    name = quoted(table.name)
+    changed = " OR ".join(f"OLD.{quoted(c)} IS NOT NEW.{quoted(c)}" for c in table.columns)
     return [
         f"CREATE TRIGGER {insert} AFTER INSERT ON {name} WHEN {_CAPTURING} BEGIN "
         f"INSERT INTO replica_change (tbl, pk, op, old, new) VALUES ('{table.name}', "

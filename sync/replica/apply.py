@@ -31,8 +31,9 @@ from sqlalchemy import Connection
 from sqlmodel import Session
 
 from desktop.domain.models import OutboxState
+from desktop.store.replica_triggers import quoted
 from sync.replica.capture import KEYS_TABLE, REPLICA_KIND, REVIEWS_TABLE, Change, muted
-from sync.replica.schema import Schema, schema
+from sync.replica.schema import Schema, row_exists, schema
 
 # Kinds of review (変更の確認).
 OVERWRITTEN = "overwritten"  # two PCs changed one field; the later one in the relay's order won
@@ -160,8 +161,7 @@ class _Applier:
     def insert(self, table: str, values: Mapping[str, Any]) -> None:
         info = self.schema.tables[table]
         names = [name for name in values if name in info.column_set]
-        self._sql(f"INSERT INTO {info.quoted} ({', '.join(map(_q, names))}) "
-                  f"VALUES ({', '.join('?' * len(names))})", [values[n] for n in names])
+        self._sql(info.insert_sql(names), [values[n] for n in names])
         self.rows += 1
 
     def update(self, table: str, key: str, values: Mapping[str, Any]) -> None:
@@ -169,8 +169,7 @@ class _Applier:
             return
         info = self.schema.tables[table]
         names = [name for name in values if name in info.column_set]
-        self._sql(f"UPDATE {info.quoted} SET {', '.join(f'{_q(n)} = ?' for n in names)} "
-                  f"WHERE {info.where}", [values[n] for n in names] + json.loads(key))
+        self._sql(info.update_sql(names), [values[n] for n in names] + json.loads(key))
         self.rows += 1
 
     def delete(self, table: str, key: str) -> None:
@@ -388,9 +387,7 @@ class _Applier:
             value = values.get(column)
             if value is None:
                 continue
-            found = self._sql(f"SELECT 1 FROM {_q(parent)} WHERE {_q(parent_column)} = ?",
-                              (value,)).first()
-            if found is not None:
+            if row_exists(self.connection, parent, parent_column, value):
                 continue
             if change.op in ("i", "r"):
                 self.review(op, kind=EDIT_AFTER_DELETE, table=change.table, key=change.key,
@@ -405,9 +402,9 @@ class _Applier:
                 values: Mapping[str, Any]) -> str | None:
         info = self.schema.tables[table]
         found = self._sql(
-            f"SELECT json_array({', '.join(map(_q, info.key))}) FROM {info.quoted} WHERE "
-            + " AND ".join(f"{_q(c)} = ?" for c in columns)
-            + f" AND json_array({', '.join(map(_q, info.key))}) != ?",
+            f"SELECT {info.key_json} FROM {info.quoted} WHERE "
+            + " AND ".join(f"{quoted(c)} = ?" for c in columns)
+            + f" AND {info.key_json} != ?",
             [values[c] for c in columns] + [key]).first()
         return str(found[0]) if found is not None else None
 
@@ -510,13 +507,13 @@ class _Applier:
         broken = self._sql("PRAGMA foreign_key_check").all()
         for table, rowid, _parent, fk_index in broken:
             info = self.schema.tables.get(table)
-            found = self._sql(f"SELECT json_array({', '.join(map(_q, info.key))}) "
-                              f"FROM {_q(table)} WHERE rowid = ?", (rowid,)).first() \
+            found = self._sql(f"SELECT {info.key_json} FROM {info.quoted} WHERE rowid = ?",
+                              (rowid,)).first() \
                 if info is not None else None
             if info is None or found is None:
                 continue
             key = str(found[0])
-            columns = [row[3] for row in self._sql(f"PRAGMA foreign_key_list({_q(table)})")
+            columns = [row[3] for row in self._sql(f"PRAGMA foreign_key_list({quoted(table)})")
                        if row[0] == fk_index]
             row = self.row(table, key) or {}
             if all(column in info.nullable for column in columns):
@@ -536,10 +533,6 @@ class _Applier:
 
         refresh_derived(self.session, household_ids=[uuid.UUID(hex=h) for h in self.recompute])
         self.recompute.clear()
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def apply_shared(session: Session, ops: Iterable[SharedOp]) -> SharedApplied:

@@ -29,7 +29,7 @@ from sync.replica.apply import (
     ROLE_TWICE,
 )
 from sync.replica.capture import REVIEWS_TABLE, Change, queue_changes
-from sync.replica.schema import schema
+from sync.replica.schema import row_exists, schema
 
 KEEP = "keep"
 RESTORE = "restore"
@@ -146,15 +146,13 @@ def _restore(session: Session, review: ReplicaReview) -> None:
     key = json.loads(review.pk)
     lost = json.loads(review.lost)
     if review.kind == OVERWRITTEN:
-        connection.exec_driver_sql(
-            f'UPDATE {info.quoted} SET "{review.field}" = ? WHERE {info.where}',
-            (lost, *key))
+        connection.exec_driver_sql(info.update_sql([review.field]), (lost, *key))
         return
     exists = connection.exec_driver_sql(
         f"SELECT 1 FROM {info.quoted} WHERE {info.where}", tuple(key)).first()
     if review.kind == EDIT_AFTER_DELETE and review.field and exists is not None:
-        connection.exec_driver_sql(  # a reference to a deleted row was cleared
-            f'UPDATE {info.quoted} SET "{review.field}" = ? WHERE {info.where}', (lost, *key))
+        # A reference to a deleted row was cleared.
+        connection.exec_driver_sql(info.update_sql([review.field]), (lost, *key))
         return
     if exists is not None:
         return  # restored already
@@ -168,17 +166,14 @@ def _restore(session: Session, review: ReplicaReview) -> None:
         raise ValidationError(_("This row cannot be brought back: too little of it is known."))
     for column, (parent, parent_column) in info.references.items():
         value = row.get(column)
-        if value is not None and connection.exec_driver_sql(
-                f'SELECT 1 FROM "{parent}" WHERE "{parent_column}" = ?', (value,)).first() is None:
+        if value is not None and not row_exists(connection, parent, parent_column, value):
             raise ValidationError(_("This row cannot be brought back: what it belongs to was "
                                     "deleted too ({what}). Bring that back first.").format(
                                         what=_table_label(parent)))
     connection.exec_driver_sql("DELETE FROM replica_tombstone WHERE tbl = ? AND pk = ?",
                                (review.tbl, review.pk))
     names = [name for name in row if name in info.column_set]
-    connection.exec_driver_sql(
-        f"INSERT INTO {info.quoted} ({', '.join(f'{chr(34)}{n}{chr(34)}' for n in names)}) "
-        f"VALUES ({', '.join('?' * len(names))})", tuple(row[n] for n in names))
+    connection.exec_driver_sql(info.insert_sql(names), tuple(row[n] for n in names))
     # Travels as a restore: the other PCs lift their tombstone of the row too.
     connection.exec_driver_sql(
         "UPDATE replica_change SET op = 'r' WHERE tbl = ? AND pk = ? AND op = 'i'",

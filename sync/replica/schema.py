@@ -4,12 +4,13 @@ columns, key, references, unique columns and derived columns."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Connection, UniqueConstraint
 from sqlmodel import SQLModel
 
-from desktop.store.replica_triggers import SHARED_TABLES
+from desktop.store.replica_triggers import SHARED_TABLES, quoted
 
 # Columns kept up to date from others (sort keys, search text, counts, time stamps): when
 # two PCs changed them at once, they are worked out again rather than listed for review.
@@ -18,10 +19,6 @@ DERIVED: dict[str, frozenset[str]] = {
     "circular": frozenset({"updated_at"}),
     "meeting_rules": frozenset({"updated_at"}),
 }
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +36,7 @@ class TableInfo:
     @property
     def quoted(self) -> str:
         """The table's name, quoted."""
-        return _q(self.name)
+        return quoted(self.name)
 
     @property
     def column_set(self) -> frozenset[str]:
@@ -49,12 +46,34 @@ class TableInfo:
     @property
     def select(self) -> str:
         """Every column, for SELECT."""
-        return ", ".join(map(_q, self.columns))
+        return ", ".join(map(quoted, self.columns))
 
     @property
     def where(self) -> str:
         """The condition naming one row by its key."""
-        return " AND ".join(f"{_q(column)} = ?" for column in self.key)
+        return " AND ".join(f"{quoted(column)} = ?" for column in self.key)
+
+    @property
+    def key_json(self) -> str:
+        """The key as a JSON array (a change's ``key``), for SELECT."""
+        return f"json_array({', '.join(map(quoted, self.key))})"
+
+    def insert_sql(self, names: Sequence[str]) -> str:
+        """INSERT of the columns ``names`` (one ``?`` each)."""
+        return (f"INSERT INTO {self.quoted} ({', '.join(map(quoted, names))}) "
+                f"VALUES ({', '.join('?' * len(names))})")
+
+    def update_sql(self, names: Sequence[str]) -> str:
+        """UPDATE of the columns ``names`` of one row (their values, then the key's)."""
+        return (f"UPDATE {self.quoted} SET {', '.join(f'{quoted(n)} = ?' for n in names)} "
+                f"WHERE {self.where}")
+
+
+def row_exists(connection: Connection, table: str, column: str, value: object) -> bool:
+    """Whether ``table`` has a row whose ``column`` is ``value`` (a reference's parent)."""
+    return connection.exec_driver_sql(
+        f"SELECT 1 FROM {quoted(table)} WHERE {quoted(column)} = ?", (value,)).first() \
+        is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from typing import Any
 from sqlmodel import Session
 
 from desktop.domain import audit
+from desktop.store.replica_triggers import quoted
 from sync.e2e.cipher import CipherError, aad_for, open_json, seal_json
 from sync.e2e.keys import KeyRing
 from sync.replica.schema import schema
@@ -59,9 +60,8 @@ def read_parts(session: Session, *, recovery_public_key: str) -> list[SnapshotPa
     tables = [(info.name, info.columns) for info in schema().tables.values()]
     tables.append((TOMBSTONES, ("tbl", "pk", "seq", "device_id", "row")))
     for name, columns in tables:
-        quoted = ", ".join(f'"{column}"' for column in columns)
         rows = [list(row) for row in connection.exec_driver_sql(
-            f'SELECT {quoted} FROM "{name}"').all()]
+            f"SELECT {', '.join(map(quoted, columns))} FROM {quoted(name)}").all()]
         for start in range(0, len(rows), ROWS_PER_PART):
             parts.append(SnapshotPart(name, columns, rows[start:start + ROWS_PER_PART]))
     return parts
@@ -105,7 +105,7 @@ def load_parts(session: Session, parts: Iterable[SnapshotPart], *,
     assert driver is not None
     connection.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
     for info in reversed(list(known.values())):
-        connection.exec_driver_sql(f'DELETE FROM "{info.name}"')
+        connection.exec_driver_sql(f"DELETE FROM {info.quoted}")
     rows, facts = 0, {}
     for part in parts:
         if cancelled():
@@ -118,10 +118,9 @@ def load_parts(session: Session, parts: Iterable[SnapshotPart], *,
             else frozenset())
         if not part.columns or not set(part.columns) <= allowed:
             raise CipherError(f"unknown table or columns in the snapshot: {part.table}")
-        quoted = ", ".join(f'"{column}"' for column in part.columns)
         driver.executemany(
-            f'INSERT INTO "{part.table}" ({quoted}) VALUES ({", ".join("?" * len(part.columns))})',
-            part.rows)
+            f"INSERT INTO {quoted(part.table)} ({', '.join(map(quoted, part.columns))}) "
+            f"VALUES ({', '.join('?' * len(part.columns))})", part.rows)
         rows += len(part.rows)
     audit.record(session, action="insert", entity="association", entity_id="snapshot",
                  changes={"rows": (None, rows)})  # one record for the whole roster received
