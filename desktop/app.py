@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QLibraryInfo, QLocale, QTimer, QTranslator
-from PySide6.QtGui import QFont, QFontDatabase
+from PySide6.QtGui import QFont, QFontDatabase, QIcon
 from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog, QMessageBox
 from sqlalchemy.exc import DatabaseError
 
@@ -280,12 +280,18 @@ class AppController:
         self.open_path(path)
 
 
-def run_app(db: Path | None, *, language: str | None = None) -> int:
-    """Start the window on ``db`` (or the last file, or the default file)."""
+def run_app(db: Path | None, *, language: str | None = None,
+            quit_after_paint: bool = False) -> int:
+    """Start the window on ``db`` (or the last file, or the default file).
+
+    ``quit_after_paint`` ends the program once the roster is painted: a cold start is timed
+    by running it so (tests/bench/bundle_start.py).
+    """
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("Kairan")
     app.setApplicationVersion(__version__)
+    app.setWindowIcon(QIcon(str(resources.files("resources") / "icons" / "kairan.png")))
     ensure_japanese_font()
     settings = Settings()
     if language is not None:
@@ -295,6 +301,10 @@ def run_app(db: Path | None, *, language: str | None = None) -> int:
     path = db or (Path(last) if last else paths.default_association_path())
     if not controller.open_path(Path(path).expanduser().absolute()):
         return 1
+    if quit_after_paint and controller.window is not None:
+        from desktop.ui.startup_probe import quit_after_first_paint
+
+        quit_after_first_paint(app, controller.window.roster.table.viewport())
     return app.exec()
 
 

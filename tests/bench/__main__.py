@@ -16,6 +16,8 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 
 from tests.bench import (
+    bundle_size,
+    bundle_start,
     circular_copies,
     circular_packet,
     disaster_burst,
@@ -48,6 +50,8 @@ FIGURES: tuple[ModuleType, ...] = (
     relay_flush,
     disaster_burst,
     replica_join,
+    bundle_start,
+    bundle_size,
 )
 USAGE_ERROR = 2
 
