@@ -27,6 +27,7 @@ from sync.protocol import (
     OPS_PATH,
     PAIR_PATH,
     RECOVERY_DEVICE_ID,
+    RELEASE_PATH,
     REPLICA_CHUNK_PATH,
     REPLICA_COMPLETE_PATH,
     REPLICA_DEVICES_PATH,
@@ -49,6 +50,7 @@ from sync.protocol import (
     PairRequest,
     PairResponse,
     ReencryptItem,
+    ReleaseInfo,
     ReplicaStatus,
     SnapshotMeta,
     Transfer,
@@ -247,6 +249,17 @@ class RelayClient:
         if epoch:
             params["epoch"] = epoch
         return LogPage.from_json(self._request("GET", LOG_PATH, params=params))
+
+    def latest_release(self) -> ReleaseInfo | None:
+        """The newest Kairan release the relay's operator recorded, or None when it records
+        none (or is older than release announcements: 404). Only the device token is sent."""
+        try:
+            data = self._request("GET", RELEASE_PATH)
+        except RelayRefused as refused:
+            if refused.status == 404:
+                return None
+            raise
+        return ReleaseInfo.from_json(data)
 
     # ------------------------------------------------------------ replication between PCs
 

@@ -26,6 +26,9 @@ PAIR_PATH = f"{API_PREFIX}/pair"
 OPS_PATH = f"{API_PREFIX}/ops"
 LOG_PATH = f"{API_PREFIX}/log"
 OPENAPI_PATH = f"{API_PREFIX}/openapi.json"
+# The newest Kairan release the relay's operator recorded (office devices only; the request
+# carries nothing but the device token: the PC compares versions itself).
+RELEASE_PATH = f"{API_PREFIX}/release"
 
 # Replication between an association's office PCs (end-to-end encrypted: the relay orders and
 # keeps what they share but cannot read it). Templates with ``{...}`` are Starlette route paths;
@@ -63,6 +66,9 @@ MAX_LIVE_TRANSFERS = 5  # key transfers an association keeps (older ones are dro
 TRANSFER_MINUTES = 15  # a key transfer (and the code shown for it) lasts this long
 RECOVERY_DEVICE_ID = "recovery"  # the device id under which the recovery sheet's grants are kept
 MAX_COUNT = 2**31 - 1  # a key generation, schema, pending count or chunk index
+MAX_RELEASE_VERSION = 40  # characters of a release's version ("0.2.0rc1")
+MAX_RELEASE_URL = 2000  # characters of a release's download page address
+MAX_RELEASE_NOTES = 500  # characters of a release's notes (a line or two in the window)
 
 
 class Scope(enum.StrEnum):
@@ -301,6 +307,34 @@ class LogPage:
                    more=bool(data["more"]))
 
 
+@dataclass(frozen=True, slots=True)
+class ReleaseInfo:
+    """``GET /release``: the newest Kairan release the relay's operator recorded. The office
+    PC decides itself whether it is newer (:mod:`sync.update_check`); nothing is downloaded."""
+
+    version: str
+    url: str
+    notes: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """The response body."""
+        return {"version": self.version, "url": self.url, "notes": self.notes}
+
+    @classmethod
+    def from_json(cls, data: Any) -> ReleaseInfo | None:
+        """Read the response body; None when the relay records no release (``{"version":
+        null}``) or the answer is not of the right shape (an odd answer is ignored, never
+        shown)."""
+        if not isinstance(data, Mapping):
+            return None
+        version, url, notes = data.get("version"), data.get("url"), data.get("notes")
+        if not isinstance(version, str) or not 0 < len(version) <= MAX_RELEASE_VERSION \
+                or not isinstance(url, str) or len(url) > MAX_RELEASE_URL:
+            return None
+        return cls(version=version, url=url,
+                   notes=notes[:MAX_RELEASE_NOTES] if isinstance(notes, str) else "")
+
+
 def canonical_json(value: Any) -> str:
     """``value`` as compact JSON with sorted keys: equal values give equal text."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -398,6 +432,9 @@ def _is_hash(value: Any) -> bool:
 
 
 ASKS = ("nothing", "read", "attendance", "survey")
+
+
+
 CHANNELS = ("paper", "app", "email", "phone", "in_person")
 SAFETY_STATUSES = tuple(s.value for s in SafetyStatus)
 

@@ -60,6 +60,7 @@ from desktop.ui.sharing.actions import add_sharing_actions
 from desktop.ui.sync_actions import SyncActions
 from desktop.ui.sync_status import SyncStatusLabel
 from desktop.ui.tasks import TaskContext, TaskRunner
+from desktop.ui.update_notice import UpdateActions, UpdateBar, with_bar
 from sync.engine import SyncStatus
 
 
@@ -102,7 +103,8 @@ class MainWindow(QMainWindow):
         self.safety_board = SafetyBoardPanel()
 
         self.tabs = self._build_tabs()
-        self.setCentralWidget(self.tabs)
+        self.update_bar = UpdateBar()  # hidden until a newer Kairan is known
+        self.setCentralWidget(with_bar(self.update_bar, self.tabs))
         dock = QDockWidget(_("Groups"), self)
         dock.setObjectName("groups")
         dock.setWidget(self.groups)
@@ -121,6 +123,7 @@ class MainWindow(QMainWindow):
         self.loader.load(head_first=True)
         self.roster.focus_search()
         self.sync_actions.start()
+        self.update_actions.start()
 
     def _build_tabs(self) -> QTabWidget:
         tabs = QTabWidget()
@@ -151,6 +154,7 @@ class MainWindow(QMainWindow):
         self.handover_actions = HandoverActions(self)
         self.bundle_actions = BundleActions(self)
         self.audit_actions = AuditActions(self)
+        self.update_actions = UpdateActions(self, self.update_bar)
         self.sync_actions.synced.connect(self._synced)
         self.roster.open_household.connect(self.household_actions.edit_household)
         self.role_board.assign_requested.connect(self.role_actions.assign_role)
@@ -179,6 +183,7 @@ class MainWindow(QMainWindow):
         self._meeting_menu(bar)
         self._sync_menu(bar)
         self._view_menu(bar)
+        self._help_menu(bar)
 
     def _file_menu(self, bar: QMenuBar) -> None:
         file_menu = bar.addMenu(_("&File"))
@@ -329,6 +334,14 @@ class MainWindow(QMainWindow):
         self._action(languages, "日本語", lambda: self.language_requested.emit("ja"))
         self._action(languages, "English", lambda: self.language_requested.emit("en"))
 
+    def _help_menu(self, bar: QMenuBar) -> None:
+        help_menu = bar.addMenu(_("&Help"))
+        self._action(help_menu, _("Check for a &new version"), self.update_actions.check_now,
+                     "Ctrl+Alt+V")
+        help_menu.addSeparator()
+        self._action(help_menu, _("&About Kairan"), self.update_actions.about,
+                     QKeySequence.StandardKey.HelpContents)  # F1: the key for help
+
     def fit_to_text_size(self) -> None:
         """Resize rows and columns after the text size changed."""
         self.roster.apply_text_size()
@@ -458,6 +471,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.sync_actions.stop()  # a cycle under way ends at its next step
+        self.update_actions.stop()
         self.settings.set(WINDOW_GEOMETRY, bytes(self.saveGeometry().data()))
         self.settings.set(WINDOW_STATE, bytes(self.saveState().data()))
         super().closeEvent(event)

@@ -35,6 +35,14 @@ BACKUP_KEEP = Setting("backup/keep", 10, "how many automatic backups to keep")
 BACKUP_EVERY_HOURS = Setting("backup/every_hours", 24, "hours between automatic backups")
 WINDOW_GEOMETRY = Setting("window/geometry", b"", "the main window's size and place")
 WINDOW_STATE = Setting("window/state", b"", "the main window's docks and toolbars")
+UPDATE_CHECKED_AT = Setting("update/checked_at", "",
+                            "when the relay last told of the newest Kairan (ISO 8601, UTC)")
+UPDATE_LATEST_VERSION = Setting("update/latest_version", "",
+                                "the newest Kairan the relay told of then (\"\": none)")
+UPDATE_LATEST_URL = Setting("update/latest_url", "", "its download page, as the relay gave it")
+UPDATE_LATEST_NOTES = Setting("update/latest_notes", "", "its notes, as the relay gave them")
+UPDATE_DISMISSED = Setting("update/dismissed_version", "",
+                           "a version the officer chose not to hear about again")
 
 
 class Settings:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QEvent, QEventLoop, QObject, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
 from desktop.i18n import _, current_language, set_language
@@ -79,12 +79,15 @@ def _paint_and_close(app: QApplication, controller: AppController,
         raise RuntimeError(_("the window could not open {file}").format(file=path))
     window = controller.window
     assert window is not None and controller.file is not None
+    # A loop of our own, not app.exec(): after exec() returns, Qt treats the application as
+    # closing, which a test run (or anything after the self-test) must not inherit.
+    loop = QEventLoop()
     timeout = QTimer()
     timeout.setSingleShot(True)
-    timeout.timeout.connect(app.quit)
+    timeout.timeout.connect(loop.quit)
     timeout.start(PAINT_TIMEOUT_MS)
-    quit_after_first_paint(app, window.roster.table.viewport())
-    app.exec()
+    FirstPaint(window.roster.table.viewport(), loop.quit)
+    loop.exec()
     painted = timeout.isActive()
     timeout.stop()
     deadline = time.monotonic() + PAINT_TIMEOUT_MS / 1000

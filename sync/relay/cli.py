@@ -9,10 +9,17 @@
     kairan-relay token list --db URL [--association ID]
     kairan-relay token revoke HASH_PREFIX --db URL
     kairan-relay epoch rotate --db URL        (after restoring a backup)
+    kairan-relay release set VERSION --url URL [--notes TEXT] --db URL
+    kairan-relay release show --db URL
+    kairan-relay release clear --db URL
 
 ``--db`` defaults to ``$KAIRAN_RELAY_DB``, else ``sqlite:///kairan-relay.db`` in the current
 folder; PostgreSQL is ``postgresql://user@host/dbname``. ``serve`` and ``association create``
 upgrade the schema first.
+
+``release set`` records the newest Kairan release so that paired office PCs tell their officers
+it exists (they only tell: nothing is downloaded or installed). The URL is the download page
+(https only); ``release clear`` stops the news.
 """
 
 from __future__ import annotations
@@ -111,6 +118,21 @@ def _parser() -> argparse.ArgumentParser:
     rotate = epoch_actions.add_parser(
         "rotate", help=_("start a new epoch after restoring a backup (PCs pull everything)"))
     _add_db(rotate)
+
+    release = commands.add_parser(
+        "release", help=_("the newest Kairan release, announced to office PCs"))
+    release_actions = release.add_subparsers(dest="action", required=True, metavar="ACTION")
+    release_set = release_actions.add_parser(
+        "set", help=_("record the newest release (office PCs tell their officers)"))
+    release_set.add_argument("version", metavar="VERSION")
+    release_set.add_argument("--url", required=True, metavar="URL",
+                             help=_("the download page (https://…)"))
+    release_set.add_argument("--notes", default="", metavar="TEXT",
+                             help=_("a line or two about what is new"))
+    _add_db(release_set)
+    _add_db(release_actions.add_parser("show", help=_("show the recorded release")))
+    _add_db(release_actions.add_parser(
+        "clear", help=_("forget the recorded release (office PCs hear of none)")))
     return parser
 
 
@@ -233,6 +255,51 @@ def _cmd_epoch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _require_current_schema(database: Database) -> None:
+    """Refuse a database an older relay made (its tables lack what this command writes)."""
+    from sync.relay.db import current_revision, head_revision
+
+    with database.read() as connection:
+        found = current_revision(connection)
+    expected = head_revision()
+    if found != expected:
+        raise KairanError(_("The relay database is at schema revision {found}, this relay "
+                            "needs {expected}. Run: kairan-relay upgrade --db URL").format(
+                                found=found or "-", expected=expected))
+
+
+def _cmd_release(args: argparse.Namespace) -> int:
+    from sync.relay import releases
+
+    if args.action == "set":  # checked before the database is opened
+        releases.checked_release(version=args.version, url=args.url, notes=args.notes)
+    database = _database(args)
+    try:
+        _require_current_schema(database)
+        if args.action == "set":
+            made = releases.set_release(database, version=args.version, url=args.url,
+                                        notes=args.notes)
+            print(_("Office PCs will be told that Kairan {version} exists: {url}").format(
+                version=made.version, url=made.url))
+        elif args.action == "clear":
+            if releases.clear_release(database):
+                print(_("The release was forgotten: office PCs hear of none."))
+            else:
+                print(_("No release was recorded."))
+        else:
+            recorded = releases.read_release(database)
+            if recorded is None:
+                print(_("No release is recorded."))
+            else:
+                print(_("Version: {version}").format(version=recorded.version))
+                print(_("Download page: {url}").format(url=recorded.url))
+                if recorded.notes:
+                    print(_("Notes: {notes}").format(notes=recorded.notes))
+    finally:
+        database.dispose()
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``kairan-relay`` command."""
     arguments = list(sys.argv[1:] if argv is None else argv)
@@ -244,7 +311,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
         "serve": _cmd_serve, "upgrade": _cmd_upgrade, "selfsigned": _cmd_selfsigned,
         "association": _cmd_association, "pairing-code": _cmd_pairing_code,
-        "token": _cmd_token, "epoch": _cmd_epoch,
+        "token": _cmd_token, "epoch": _cmd_epoch, "release": _cmd_release,
     }
     try:
         return handlers[args.command](args)

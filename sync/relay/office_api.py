@@ -1,4 +1,5 @@
-"""The office API (protocol v1): pairing, pushing operations, pulling the log.
+"""The office API (protocol v1): pairing, pushing operations, pulling the log, and the newest
+Kairan release the relay's operator recorded (``GET /release``).
 
 ``POST /ops`` applies a batch in one write transaction: each op is looked up by its id (the
 idempotency key) first — a repeat answers ``duplicate`` with the stored result, a reused id with
@@ -48,7 +49,7 @@ from sync.protocol import (
     check_op,
     text_fingerprint,
 )
-from sync.relay import replica_api, tables
+from sync.relay import releases, replica_api, tables
 from sync.relay.auth import (
     RequestRefused,
     office_holder,
@@ -646,6 +647,7 @@ def routes(database: Database, *, limiter: RateLimiter,
         Route(PAIR_PATH, pair, methods=["POST"]),
         Route(OPS_PATH, push, methods=["POST"]),
         Route(LOG_PATH, pull, methods=["GET"]),
+        *releases.routes(database, limiter=limiter),
         Route(OPENAPI_PATH, openapi, methods=["GET"]),
         *replica_api.routes(database, limiter=limiter),
     ]
@@ -784,6 +786,7 @@ def openapi_document() -> dict[str, Any]:
                     "429": _error("Rate limit (see Retry-After)"),
                 },
             }},
+            **releases.openapi_paths(),
             **replica_api.openapi_paths(),
         },
         "components": {

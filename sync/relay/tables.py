@@ -292,3 +292,20 @@ snapshot_chunk = Table(
         ondelete="CASCADE",
     ),
 )
+
+# ---------------------------------------------------------------- the newest Kairan release
+
+# What the relay's operator recorded as the newest Kairan release (``kairan-relay release
+# set``), served to office PCs so they can tell the officer a new version exists. One row at
+# most (``id`` is always :data:`RELEASE_ROW`); no row means none is recorded. Not an
+# association's data: every association on the relay sees the same release.
+RELEASE_ROW = 1
+app_release = Table(
+    "app_release",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("version", String(40), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("notes", Text, nullable=False, default="", server_default=""),
+    Column("set_at", DateTime(timezone=True), nullable=False),
+)

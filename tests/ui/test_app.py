@@ -21,7 +21,7 @@ from desktop.ui.settings import LANGUAGE, LAST_FILE, TEXT_SIZE, Settings
 from tests.ui.helpers import Asked, Messages, flush_deletions, menu_titles
 
 MENUS = ("&File", "&Edit", "&Household", "&Groups", "&Roles", "&Circulars", "&Meeting",
-         "&Sync", "&View")
+         "&Sync", "&View", "&Help")
 
 
 def _idle(qtbot: Any, window: MainWindow | None) -> None:
