@@ -3,8 +3,8 @@ PyInstaller folder ``dist/kairan`` (what the installer puts in Program Files).
 
 The baseline is the installer that carries it (``dist/Kairan-<version>-setup.exe``) when it
 has been built, else empty: ``makensis installer.nsi`` compresses with LZMA as releases do,
-``.ci/package`` with zlib to save time. The folder built here is the Linux one; the Windows folder, built by
-.github/workflows/release.yml, has Qt's DLLs instead of the X11 libraries.
+``.ci/package`` with zlib to save time. The folder built here is the Linux one; the Windows
+folder, built by .github/workflows/release.yml, has Qt's DLLs instead of the X11 libraries.
 """
 
 from __future__ import annotations
