@@ -302,9 +302,9 @@ def run_app(db: Path | None, *, language: str | None = None,
     if not controller.open_path(Path(path).expanduser().absolute()):
         return 1
     if quit_after_paint and controller.window is not None:
-        from desktop.ui.startup_probe import quit_after_first_paint
+        from desktop.ui.startup_probe import exit_after_first_paint
 
-        quit_after_first_paint(app, controller.window.roster.table.viewport())
+        exit_after_first_paint(controller.window.roster.table.viewport())
     return app.exec()
 
 
