@@ -3,7 +3,11 @@
 What residents did comes back as ``answer`` (into the same ``reply`` table as the paper
 answers, channel APP), ``read`` (read markers), ``safety`` (safety answers) and
 ``meeting_answer`` (a general meeting's online form, entered as a meeting entry with source
-RELAY; one that cannot be entered here is listed among the sync problems). Operations
+RELAY; one that cannot be entered here is listed among the sync problems). What became of
+the mails the relay sent comes back as ``mail`` (:func:`mail`): the latest event per
+circular, household and address in ``mail_delivery``, bounced and stopped addresses in
+``mail_problem``; an opened personal link is a read marker too, as opening the circular on
+the resident page is. Operations
 of the association's office PCs come back too, this PC's own among them: ``answer.record``,
 ``safety.record`` and ``disaster.set`` are taken over; households, circulars, invitations and
 the association's profile are ignored, since this file is their source.
@@ -40,6 +44,10 @@ from desktop.domain.models import (
     CircularRead,
     CircularRecipient,
     Household,
+    MailDelivery,
+    MailEvent,
+    MailProblem,
+    MailProblemKind,
     Meeting,
     MeetingItem,
     MeetingVoter,
@@ -68,18 +76,19 @@ class Applied:
     disaster: int = 0
     skipped: int = 0
     meeting_answers: int = 0
+    mail: int = 0  # mail events that changed what the office sees of a mail
 
     def __add__(self, other: Applied) -> Applied:
         return Applied(self.answers + other.answers, self.reads + other.reads,
                        self.safety + other.safety, self.disaster + other.disaster,
                        self.skipped + other.skipped,
-                       self.meeting_answers + other.meeting_answers)
+                       self.meeting_answers + other.meeting_answers, self.mail + other.mail)
 
     @property
     def changed(self) -> int:
         """How many things changed here."""
         return (self.answers + self.reads + self.safety + self.disaster
-                + self.meeting_answers)
+                + self.meeting_answers + self.mail)
 
 
 def _uuid(value: Any) -> uuid.UUID | None:
@@ -182,6 +191,35 @@ class _Page:
         self.session.flush()
         return True
 
+    def mail(self, body: Mapping[str, Any], *, at: datetime) -> tuple[bool, bool]:
+        """Record a mail event; returns whether it changed what the office sees of the
+        mail, and whether it marked the circular read (an opened personal link)."""
+        household_id = _uuid(body.get("household_id"))
+        circular_id = None
+        if body.get("circular_id") is not None:
+            circular_id = _uuid(body.get("circular_id"))
+            if circular_id not in self.circulars:
+                return False, False  # deleted here since (or never sent from this file)
+        try:
+            event = MailEvent(str(body.get("event")))
+        except ValueError:
+            return False, False  # an event this version does not know
+        if household_id not in self.households:
+            return False, False  # purged here, or unknown
+        assert household_id is not None
+        address = str(body.get("address") or "").strip()
+        detail = " ".join(str(body.get("detail") or "").split())[:_DETAIL]
+        changed = _delivery(self.session, circular_id=circular_id, household_id=household_id,
+                            address=address, event=event, detail=detail, at=at)
+        if event in (MailEvent.BOUNCED, MailEvent.UNSUBSCRIBED):
+            changed |= _problems(self.session, household_id=household_id, address=address,
+                                 problem=MailProblemKind(event.value), detail=detail, at=at)
+        read = False
+        if event is MailEvent.OPENED and circular_id is not None:
+            read = self.read({"circular_id": str(circular_id),
+                              "household_id": str(household_id)}, at=at)
+        return changed, read
+
     def disaster(self, body: Mapping[str, Any], *, at: datetime) -> bool:
         if self.local_disaster or not isinstance(body.get("on"), bool):
             return False
@@ -214,6 +252,62 @@ class _Page:
         return len(new)
 
 
+_DETAIL = 500  # characters of an SMTP answer kept (they can run to several lines)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def _delivery(session: Session, *, circular_id: uuid.UUID | None, household_id: uuid.UUID,
+              address: str, event: MailEvent, detail: str, at: datetime) -> bool:
+    """Keep the latest event of one mail. "Latest" goes by the event's time, not by the
+    order applied: a page applied again (after an epoch change) must not put an older
+    event back over a newer one."""
+    circular = (col(MailDelivery.circular_id).is_(None) if circular_id is None
+                else col(MailDelivery.circular_id) == circular_id)
+    row = session.exec(select(MailDelivery).where(
+        circular, MailDelivery.household_id == household_id,
+        MailDelivery.address == address)).first()
+    if row is None:
+        session.add(MailDelivery(id=uuid7(), circular_id=circular_id, household_id=household_id,
+                                 address=address, event=event, detail=detail, at=at))
+        session.flush()
+        return True
+    if _aware(row.at) > at or (row.event, row.detail, _aware(row.at)) == (event, detail, at):
+        return False
+    row.event, row.detail, row.at = event, detail, at
+    session.flush()
+    return True
+
+
+def _problems(session: Session, *, household_id: uuid.UUID, address: str,
+              problem: MailProblemKind, detail: str, at: datetime) -> bool:
+    """Note a bounced or stopped address (address "": every address of the household).
+
+    Only addresses the relay is still given count: one the officer has since removed, or a
+    household switched to another way meanwhile, has nothing left to fix."""
+    household = session.get(Household, household_id)
+    if household is None:
+        return False
+    current = outbox.mail_addresses(channel=household.channel, emails=household.emails,
+                                    left_on=household.left_on)
+    changed = False
+    for each in (current if not address else [address] if address in current else []):
+        row = session.get(MailProblem, (household_id, each))
+        if row is None:
+            session.add(MailProblem(household_id=household_id, address=each, problem=problem,
+                                    detail=detail, at=at))
+        elif _aware(row.at) <= at and (row.problem, row.detail) != (problem, detail):
+            row.problem, row.detail, row.at = problem, detail, at
+        else:
+            continue
+        changed = True
+    if changed:
+        session.flush()
+    return changed
+
+
 def _channel(body: Mapping[str, Any], default: ReplyChannel) -> ReplyChannel:
     try:
         return ReplyChannel(str(body.get("channel")))
@@ -224,7 +318,7 @@ def _channel(body: Mapping[str, Any], default: ReplyChannel) -> ReplyChannel:
 def apply_items(session: Session, items: Sequence[LogItem]) -> Applied:
     """Apply one page of log items in the caller's transaction (with the cursor)."""
     page = _Page(session, items)
-    answers = reads = disaster = skipped = meetings = 0
+    answers = reads = disaster = skipped = meetings = mails = 0
     safety: list[tuple[Mapping[str, Any], datetime, ReplyChannel]] = []
     now = datetime.now(UTC)
     for item in items:
@@ -253,11 +347,17 @@ def apply_items(session: Session, items: Sequence[LogItem]) -> Applied:
         elif item.kind == LogKind.MEETING_ANSWER:
             changed = meeting_answer(session, body, at=_time(body.get("at"), at))
             meetings += changed
+        elif item.kind == LogKind.MAIL:
+            mailed, read = page.mail(body, at=_time(body.get("at"), at))
+            mails += mailed
+            reads += read
+            changed = mailed or read
         else:  # households, circulars, invitations: this file is their source
             changed = False
         skipped += not changed
     added = page.safety(safety)
-    return Applied(answers, reads, added, disaster, skipped + len(safety) - added, meetings)
+    return Applied(answers, reads, added, disaster, skipped + len(safety) - added, meetings,
+                   mails)
 
 
 # ---------------------------------------------------------------- general meetings

@@ -6,7 +6,12 @@ the file is not paired with a relay (no ``sync_state`` row): the office PC works
 offline, and pairing later sends a fresh snapshot instead (:func:`enqueue_snapshot`).
 
 Only what residents must see leaves the PC: a household's number, display name and 班 —
-never its address, phone or members.
+never its address, phone or members — and, for a household whose notices go by e-mail, its
+e-mail addresses (``mail.addresses``, right after its ``household.upsert``), which the relay
+needs to mail it. The relay holds a household's addresses only while its channel is e-mail:
+switching to another way sends ``[]``. An address that is not plausible
+(:func:`desktop.domain.text.is_plausible_email` and :func:`sync.protocol.is_mail_address`) is
+never sent.
 """
 
 from __future__ import annotations
@@ -17,7 +22,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import delete, event, func, inspect, update
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import SessionTransaction, UOWTransaction
 from sqlmodel import Session, col, select
 
 from desktop.domain.errors import ValidationError
@@ -28,9 +35,11 @@ from desktop.domain.models import (
     CircularRecipient,
     CircularStatus,
     Household,
+    MailProblem,
     Meeting,
     MeetingItem,
     MeetingVoter,
+    NoticeChannel,
     OutboxOp,
     OutboxState,
     Reply,
@@ -38,8 +47,9 @@ from desktop.domain.models import (
     SafetyAnswer,
     SyncState,
 )
+from desktop.domain.text import is_plausible_email
 from desktop.i18n import _
-from sync.protocol import OpKind
+from sync.protocol import MAX_LIST, MAX_MAIL_ADDRESSES, OpKind, is_mail_address
 
 Body = dict[str, object]
 _CHUNK = 500  # ids per IN (...) query, well under SQLite's limit on parameters
@@ -109,44 +119,157 @@ def _household_body(household: Household, groups: Mapping[uuid.UUID, str]) -> Bo
     }
 
 
+# ---------------------------------------------------------------- e-mail addresses
+
+Addresses = tuple[str, ...]
+_BEFORE = "kairan.outbox.mail_before"  # session.info: household id → what the relay held
+
+
+def mail_addresses(*, channel: str, emails: Iterable[object],
+                   left_on: date | None = None) -> Addresses:
+    """The addresses the relay should mail for a household: its plausible ones (trimmed,
+    each once, at most four) while its notices go by e-mail and it is a member; none
+    otherwise. The roster refuses implausible addresses already; the check is repeated
+    because a file written by an older Kairan (or an import that only flagged them) may
+    still hold one, and the relay must never be given it."""
+    if channel != NoticeChannel.EMAIL or left_on is not None:
+        return ()
+    plausible = (address for raw in emails if isinstance(raw, str)
+                 for address in (raw.strip(),)
+                 if is_plausible_email(address) and is_mail_address(address))
+    return tuple(dict.fromkeys(plausible))[:MAX_MAIL_ADDRESSES]
+
+
+def _addresses_of(household: Household) -> Addresses:
+    return mail_addresses(channel=household.channel, emails=household.emails,
+                          left_on=household.left_on)
+
+
+def _mail_body(household_id: uuid.UUID, addresses: Addresses) -> Body:
+    return {"household_id": str(household_id), "addresses": list(addresses)}
+
+
+def _old_value(household: Household, name: str) -> object:
+    """An attribute's value as last flushed (or loaded), before this flush's change."""
+    history = inspect(household).attrs[name].history
+    if history.deleted:
+        return history.deleted[0]
+    if history.unchanged:
+        return history.unchanged[0]
+    return getattr(household, name)  # not changed since it was loaded
+
+
+@event.listens_for(OrmSession, "before_flush")
+def _remember_mail_addresses(session: OrmSession, _context: UOWTransaction,
+                             _instances: object) -> None:
+    """Before a household's first change in a transaction is flushed, note the addresses
+    the relay holds for it, so :func:`household_changed` sends ``mail.addresses`` only when
+    they change (an edit of the name or a move sends nothing more). The flush forgets the
+    old values, and the domain calls the outbox after flushing."""
+    remembered: dict[uuid.UUID, Addresses] | None = None
+    for instance in (*session.new, *session.dirty):
+        if not isinstance(instance, Household):
+            continue
+        if remembered is None:
+            remembered = session.info.setdefault(_BEFORE, {})
+        if instance.id in remembered:
+            continue
+        if instance in session.new:
+            remembered[instance.id] = ()  # the relay has never heard of it
+            continue
+        with session.no_autoflush:  # an expired value is loaded, never flushed again
+            channel, emails, left_on = (_old_value(instance, name)
+                                        for name in ("channel", "emails", "left_on"))
+        remembered[instance.id] = mail_addresses(
+            channel=str(channel), emails=emails if isinstance(emails, list) else (),
+            left_on=left_on if isinstance(left_on, date) else None)
+
+
+@event.listens_for(OrmSession, "after_transaction_end")
+def _forget_mail_addresses(session: OrmSession, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_BEFORE, None)
+
+
+def _clear_problems(session: Session, household_id: uuid.UUID, kept: Addresses) -> None:
+    """Forget the mail problems of addresses the relay is no longer given: it drops their
+    state too (switching to paper, or an address edited away, ends the problem)."""
+    statement = delete(MailProblem).where(col(MailProblem.household_id) == household_id)
+    if kept:
+        statement = statement.where(col(MailProblem.address).not_in(kept))
+    session.execute(statement)
+
+
 def household_changed(session: Session, *, household_id: uuid.UUID) -> None:
     """A household was added, edited, moved or re-admitted: the relay gets its number, name
-    and 班 (a withdrawn household stays purged from it)."""
-    if not is_paired(session):
-        return
+    and 班 (a withdrawn household stays purged from it), then its e-mail addresses when they
+    (or its channel) changed."""
     household = session.get(Household, household_id)
+    before = session.info.get(_BEFORE, {}).pop(household_id, None)
     if household is None or household.left_on is not None:
+        return
+    addresses = _addresses_of(household)
+    _clear_problems(session, household_id, addresses)
+    if not is_paired(session):
         return
     enqueue(session, kind=OpKind.HOUSEHOLD_UPSERT,
             body=_household_body(household, _group_names(session)))
+    # Not known (changed without the ORM): sent anyway, the relay's replace is idempotent.
+    if before is None or before != addresses:
+        enqueue(session, kind=OpKind.MAIL_ADDRESSES, body=_mail_body(household_id, addresses))
 
 
-def households_added(session: Session, *, household_ids: Sequence[uuid.UUID]) -> None:
-    """Many households were added at once (import, demo)."""
-    if not is_paired(session) or not household_ids:
-        return
-    groups = _group_names(session)
+def _current(session: Session, household_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Household]:
     found: dict[uuid.UUID, Household] = {}
     for start in range(0, len(household_ids), _CHUNK):
         found.update((h.id, h) for h in session.exec(select(Household).where(
             col(Household.id).in_(household_ids[start:start + _CHUNK]),
             col(Household.left_on).is_(None))).all())
-    enqueue_many(session, ((OpKind.HOUSEHOLD_UPSERT, _household_body(found[h], groups))
-                           for h in household_ids if h in found))
+    return found
+
+
+def _household_ops(household: Household, groups: Mapping[uuid.UUID, str], *,
+                   mail: bool) -> list[tuple[str, Mapping[str, object]]]:
+    """A household's upsert, followed by its addresses when ``mail`` and it has some (a
+    household the relay holds no addresses for needs no ``[]``)."""
+    ops: list[tuple[str, Mapping[str, object]]] = [
+        (OpKind.HOUSEHOLD_UPSERT, _household_body(household, groups))]
+    if mail and (addresses := _addresses_of(household)):
+        ops.append((OpKind.MAIL_ADDRESSES, _mail_body(household.id, addresses)))
+    return ops
+
+
+def households_added(session: Session, *, household_ids: Sequence[uuid.UUID]) -> None:
+    """Many households were added at once (import, demo): new to the relay, so only those
+    with e-mail addresses to give it get a ``mail.addresses``."""
+    if not is_paired(session) or not household_ids:
+        return
+    groups = _group_names(session)
+    found = _current(session, household_ids)
+    enqueue_many(session, (op for h in household_ids if h in found
+                           for op in _household_ops(found[h], groups, mail=True)))
 
 
 def group_renamed(session: Session, *, group_id: uuid.UUID) -> None:
-    """A 班 was renamed: its households carry the new name to the relay."""
+    """A 班 was renamed: its households carry the new name to the relay (their addresses
+    did not change)."""
     if not is_paired(session):
         return
-    household_ids = session.exec(select(Household.id).where(
+    household_ids = list(session.exec(select(Household.id).where(
         Household.group_id == group_id, col(Household.left_on).is_(None))
-        .order_by(col(Household.circulation_order))).all()
-    households_added(session, household_ids=list(household_ids))
+        .order_by(col(Household.circulation_order))).all())
+    groups = _group_names(session)
+    found = _current(session, household_ids)
+    enqueue_many(session, (op for h in household_ids if h in found
+                           for op in _household_ops(found[h], groups, mail=False)))
 
 
 def household_removed(session: Session, *, household_id: uuid.UUID) -> None:
-    """A household withdrew or was deleted: every trace of it goes from the relay."""
+    """A household withdrew or was deleted: every trace of it goes from the relay (its
+    e-mail addresses and their state too, so its mail problems end here as well)."""
+    _clear_problems(session, household_id, ())
+    # Re-admitted later in the same transaction: the relay will hold no addresses for it.
+    session.info.setdefault(_BEFORE, {})[household_id] = ()
     enqueue(session, kind=OpKind.HOUSEHOLD_PURGE, body={"household_id": str(household_id)})
 
 
@@ -193,6 +316,17 @@ def reply_recorded(session: Session, *, circular_id: uuid.UUID, household_id: uu
     enqueue(session, kind=OpKind.ANSWER_RECORD, body={
         "circular_id": str(circular_id), "household_id": str(household_id),
         "answers": list(reply.answers), "channel": str(reply.channel)})
+
+
+def mail_resend(session: Session, *, circular_id: uuid.UUID,
+                household_ids: Sequence[uuid.UUID]) -> int:
+    """Mail a circular again to these households (those that have not read it); returns
+    how many operations were queued (a very long list is split)."""
+    ids = [str(household_id) for household_id in household_ids]
+    return enqueue_many(session, (
+        (OpKind.MAIL_RESEND, {"circular_id": str(circular_id),
+                              "household_ids": ids[start:start + MAX_LIST]})
+        for start in range(0, len(ids), MAX_LIST)))
 
 
 def circular_retracted(session: Session, *, circular_id: uuid.UUID) -> None:
@@ -273,14 +407,18 @@ def meeting_retracted(session: Session, *, meeting_id: uuid.UUID) -> None:
 
 def enqueue_snapshot(session: Session, *, today: date) -> int:
     """Queue what a newly paired relay needs: the association's purpose statement, every
-    current household, and the sent circulars still collecting answers (deadline today or
-    later). Returns how many."""
+    current household (with its e-mail addresses), and the sent circulars still collecting
+    answers (deadline today or later). Returns how many."""
     groups = _group_names(session)
     households = session.exec(select(Household).where(col(Household.left_on).is_(None))
                               .order_by(col(Household.number))).all()
-    ops: list[tuple[str, Mapping[str, object]]] = [
-        (OpKind.HOUSEHOLD_UPSERT, _household_body(household, groups))
-        for household in households]
+    # The relay may still hold addresses from an earlier pairing of the association: a
+    # household that has addresses on record but no longer gets mail is told ``[]``.
+    ops: list[tuple[str, Mapping[str, object]]] = []
+    for household in households:
+        ops += _household_ops(household, groups, mail=True)
+        if household.emails and not _addresses_of(household):
+            ops.append((OpKind.MAIL_ADDRESSES, _mail_body(household.id, ())))
     open_circulars = session.exec(select(Circular.id).where(
         Circular.status == CircularStatus.SENT, col(Circular.deadline).is_not(None),
         col(Circular.deadline) >= today).order_by(col(Circular.issued_on))).all()

@@ -96,6 +96,10 @@ class OpKind(enum.StrEnum):
     # An encrypted change for the association's other office PCs: the relay reads only its key
     # generation and schema; it stores it with the pushing device's id (from its token).
     REPLICA = "replica"
+    # The e-mail channel: a household's addresses (none unless its channel is e-mail), and a
+    # circular mailed again to the households that have not read it.
+    MAIL_ADDRESSES = "mail.addresses"
+    MAIL_RESEND = "mail.resend"
 
 
 class LogKind(enum.StrEnum):
@@ -105,6 +109,7 @@ class LogKind(enum.StrEnum):
     READ = "read"
     SAFETY = "safety"
     MEETING_ANSWER = "meeting_answer"  # a household's online form for a general meeting
+    MAIL = "mail"  # what became of a mail to one address (MAIL_EVENTS)
 
 
 class SafetyStatus(enum.StrEnum):
@@ -432,7 +437,21 @@ def _is_hash(value: Any) -> bool:
 
 
 ASKS = ("nothing", "read", "attendance", "survey")
+MAX_MAIL_ADDRESSES = 4  # a household's e-mail addresses
+MAX_ADDRESS = 254  # characters of one address (RFC 5321's path limit)
+# sent: the SMTP server took it; failed: given up after retries; bounced: refused for good (the
+# address is not mailed again); unsubscribed: the household pressed the stop link; opened: the
+# personal link was opened.
+MAIL_EVENTS = ("sent", "failed", "bounced", "unsubscribed", "opened")
+# Loose on purpose, as the roster's check (desktop.domain.text.is_plausible_email): one @,
+# something before it, a dotted domain, no spaces.
+_ADDRESS = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+")
 
+
+def is_mail_address(value: Any) -> bool:
+    """An address the relay may send to (the office never sends one that is not)."""
+    return (isinstance(value, str) and len(value) <= MAX_ADDRESS
+            and _ADDRESS.fullmatch(value) is not None)
 
 
 CHANNELS = ("paper", "app", "email", "phone", "in_person")
@@ -473,6 +492,12 @@ OP_FIELDS: dict[str, dict[str, _Check]] = {
         "channel": lambda v: v in CHANNELS, "at": _is_moment,
     },
     OpKind.ASSOCIATION_PROFILE: {"purpose_statement": _is_text},
+    OpKind.MAIL_ADDRESSES: {
+        "household_id": _is_uuid,
+        "addresses": lambda v: (isinstance(v, list) and len(v) <= MAX_MAIL_ADDRESSES
+                                and all(is_mail_address(a) for a in v)),
+    },
+    OpKind.MAIL_RESEND: {"circular_id": _is_uuid, "household_ids": _list_of(_is_uuid)},
 }
 
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]*")

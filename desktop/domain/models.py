@@ -543,6 +543,69 @@ class CircularRead(SQLModel, table=True):
     channel: ReplyChannel = Field(default=ReplyChannel.APP, sa_type=_stored_by_value(ReplyChannel))
 
 
+class MailEvent(enum.StrEnum):
+    """What became of a mail to one address, as the relay reports it (``mail`` log items)."""
+
+    SENT = "sent"  # the SMTP server took it
+    FAILED = "failed"  # given up after retries (temporary trouble that did not pass)
+    BOUNCED = "bounced"  # refused for good: the relay does not mail the address again
+    UNSUBSCRIBED = "unsubscribed"  # the household pressed the stop link
+    OPENED = "opened"  # the personal link in the mail was opened
+
+
+class MailProblemKind(enum.StrEnum):
+    """Why an address of a household gets no more mail until the officer acts."""
+
+    BOUNCED = "bounced"
+    UNSUBSCRIBED = "unsubscribed"
+
+
+class MailDelivery(SQLModel, table=True):
+    """The latest thing the relay reported about the mail of one circular to one address of
+    a household (``circular_id`` None: not about a circular — a safety check, a stop).
+
+    Not shared between office PCs: each pulls the same log from the relay and fills its own.
+    ``address`` is "" for what concerns the household rather than one address (its personal
+    link opened, every address stopped). Looked up by (circular, household, address); no
+    unique constraint, since SQLite lets NULL circulars repeat anyway: :mod:`sync.apply`
+    updates the row it finds.
+    """
+
+    __tablename__ = "mail_delivery"
+    __table_args__ = (
+        Index("ix_mail_delivery_key", "circular_id", "household_id", "address"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    circular_id: uuid.UUID | None = Field(
+        default=None, foreign_key="circular.id", ondelete="CASCADE"
+    )
+    household_id: uuid.UUID = Field(
+        foreign_key="household.id", index=True, ondelete="CASCADE"
+    )
+    address: str = ""
+    event: MailEvent = Field(sa_type=_stored_by_value(MailEvent))
+    detail: str = ""  # the SMTP server's answer or the reason, as the relay wrote it
+    at: datetime
+
+
+class MailProblem(SQLModel, table=True):
+    """An address of a household that the relay no longer mails (bounced, or the household
+    stopped the mails), shown in the household editor until the officer switches the
+    household to another way or changes the address (which removes the row). Not shared
+    between office PCs, like :class:`MailDelivery`."""
+
+    __tablename__ = "mail_problem"
+
+    household_id: uuid.UUID = Field(
+        foreign_key="household.id", primary_key=True, ondelete="CASCADE"
+    )
+    address: str = Field(primary_key=True)
+    problem: MailProblemKind = Field(sa_type=_stored_by_value(MailProblemKind))
+    detail: str = ""
+    at: datetime
+
+
 class SafetyStatus(enum.StrEnum):
     """A household's answer to the safety check (安否確認)."""
 

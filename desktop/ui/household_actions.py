@@ -12,6 +12,7 @@ from desktop.domain import association, groups, households, roles
 from desktop.domain.errors import KairanError
 from desktop.domain.households import HouseholdData, MemberData
 from desktop.domain.ids import uuid7
+from desktop.domain.mail_status import household_mail_problems
 from desktop.domain.models import GroupKind
 from desktop.domain.wareki import format_nendo, parse_date
 from desktop.i18n import _
@@ -88,6 +89,7 @@ class HouseholdActions(WindowActions):
         try:
             with self.file.read() as session:
                 before = households.get_household(session, household_id=household_id)
+                problems = household_mail_problems(session, household_id=household_id)
         except KairanError as error:
             messages.warn(self.window, error.message)
             self.window.reload()
@@ -125,6 +127,7 @@ class HouseholdActions(WindowActions):
             groups=self._han_choices(),
             group_id=before.group_id,
             save=save,
+            mail_problems=problems,
         )
         dialog.exec()
 

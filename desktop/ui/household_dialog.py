@@ -1,7 +1,12 @@
 """The household editor: the household's facts and its members, saved together.
 
 Keyboard-first: fields in reading order, Enter saves (Ctrl+Enter inside the notes), Escape
-cancels. A problem keeps the dialog open with the field at fault focused.
+cancels. A problem keeps the dialog open with the field at fault focused (an address that is
+not an e-mail address among them: it is refused on saving, so it never reaches the relay).
+
+An address the relay no longer mails (it bounced, or the household stopped the mails) is
+shown under the addresses with its reason, and 「紙に切り替える」 saves the household with
+paper notices — the same undoable save as the Save button.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -36,6 +42,7 @@ from PySide6.QtWidgets import (
 from desktop.domain.errors import KairanError
 from desktop.domain.households import HouseholdData, MemberData
 from desktop.domain.labels import channel_label
+from desktop.domain.mail_status import AddressProblem, problem_label
 from desktop.domain.models import MAX_HOUSEHOLD_EMAILS, NoticeChannel
 from desktop.domain.wareki import format_dual, parse_date
 from desktop.i18n import N_, _
@@ -65,6 +72,10 @@ class HouseholdForm:
 Save = Callable[[HouseholdForm], None]  # raises KairanError to keep the dialog open
 
 
+def _short(moment: datetime) -> str:
+    return moment.astimezone().strftime("%m/%d %H:%M")
+
+
 class HouseholdDialog(QDialog):
     """Edit one household and its members."""
 
@@ -78,12 +89,14 @@ class HouseholdDialog(QDialog):
         groups: Sequence[tuple[uuid.UUID, str]],
         group_id: uuid.UUID | None,
         save: Save,
+        mail_problems: Sequence[AddressProblem] = (),
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
         self._save = save
         self._member_ids: list[uuid.UUID | None] = []
         form = self._build_form(data, groups, group_id)
+        self._build_mail_problems(form, mail_problems)
         member_box = self._build_members(members)
 
         self.buttons = QDialogButtonBox(
@@ -155,6 +168,7 @@ class HouseholdDialog(QDialog):
         for position, edit in enumerate(self.emails):
             email_box.addWidget(edit, position // 2, position % 2)
         form.addRow(_("&E-mail addresses"), email_box)
+        self._after_emails = form.rowCount()  # where mail problems are shown
         joined = QVBoxLayout()
         joined.addWidget(self.joined_on)
         joined.addWidget(self.joined_shown)
@@ -163,6 +177,41 @@ class HouseholdDialog(QDialog):
         form.addRow("", self.exempt_duties)
         form.addRow(_("No&tes"), self.notes)
         return form
+
+    def _build_mail_problems(self, form: QFormLayout,
+                             problems: Sequence[AddressProblem]) -> None:
+        """The addresses the relay no longer mails, and the switch to paper."""
+        self.mail_problems = QLabel()
+        self.mail_problems.setWordWrap(True)
+        self.mail_problems.setTextFormat(Qt.TextFormat.PlainText)
+        self.paper_button = QPushButton(_("Switch to &paper"))
+        self.paper_button.setToolTip(_("Save this household with notices on paper (undoable)."))
+        self.paper_button.clicked.connect(self.switch_to_paper)
+        if not problems:
+            self.mail_problems.hide()
+            self.paper_button.hide()
+            return
+        self.mail_problems.setText("\n".join(
+            _("{address}: {problem} ({when})").format(
+                address=problem.address, problem=problem_label(problem.problem),
+                when=_short(problem.at)) + (f" — {problem.detail}" if problem.detail else "")
+            for problem in problems))
+        self.mail_problems.setStyleSheet("color: #b00020")
+        for edit in self.emails:  # the address at fault, also where it is typed
+            problem = next((p for p in problems if p.address == edit.text().strip()), None)
+            if problem is not None:
+                edit.setToolTip(problem_label(problem.problem))
+                edit.setStyleSheet("color: #b00020")
+        row = QHBoxLayout()
+        row.addWidget(self.mail_problems, 1)
+        row.addWidget(self.paper_button)
+        form.insertRow(self._after_emails, _("Mail problems"), row)
+
+    def switch_to_paper(self) -> None:
+        """Notices on paper from now on: choose paper and save (the relay then mails this
+        household no more, and its problems end)."""
+        self.channel.setCurrentIndex(self.channel.findData(NoticeChannel.PAPER))
+        self.accept()
 
     def _build_members(self, members: Sequence[MemberData]) -> QGroupBox:
         self.members = QTableWidget(0, len(MEMBER_COLUMNS))

@@ -12,6 +12,10 @@
     kairan-relay release set VERSION --url URL [--notes TEXT] --db URL
     kairan-relay release show --db URL
     kairan-relay release clear --db URL
+    kairan-relay mail send --db URL --smtp-host HOST --mail-from ADDRESS --mail-base-url URL
+                           [--once] [SMTP and mail options]
+    kairan-relay mail status --db URL [--association ID]
+    kairan-relay mail bounce --db URL [FILE]   (a delivery status notification; stdin if no FILE)
 
 ``--db`` defaults to ``$KAIRAN_RELAY_DB``, else ``sqlite:///kairan-relay.db`` in the current
 folder; PostgreSQL is ``postgresql://user@host/dbname``. ``serve`` and ``association create``
@@ -20,6 +24,13 @@ upgrade the schema first.
 ``release set`` records the newest Kairan release so that paired office PCs tell their officers
 it exists (they only tell: nothing is downloaded or installed). The URL is the download page
 (https only); ``release clear`` stops the news.
+
+Mail to households whose channel is e-mail goes through the operator's SMTP server:
+``serve`` sends it too when ``--smtp-host`` is given, or ``mail send`` runs the sender on its
+own (``--once``: send what is due, then stop). The SMTP password comes from
+``$KAIRAN_SMTP_PASSWORD`` or ``--smtp-password-file`` (readable by its owner only), never from
+the command line. ``--mail-base-url`` is the relay's public address as residents' phones reach
+it; the personal links in the mails start with it.
 """
 
 from __future__ import annotations
@@ -29,6 +40,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import ArgumentError, OperationalError
 
@@ -36,6 +48,9 @@ from desktop.domain.errors import KairanError
 from desktop.i18n import DEFAULT_LANGUAGE, LANGUAGES, _, set_language
 from sync.relay.config import DEFAULT_DATABASE_URL, DEFAULT_HOST, DEFAULT_PORT, Settings
 from sync.relay.db import Database, open_database, upgrade
+
+if TYPE_CHECKING:
+    from sync.relay.mail.settings import MailSettings
 
 EXIT_PROBLEM = 2
 DB_ENVIRONMENT = "KAIRAN_RELAY_DB"
@@ -48,6 +63,86 @@ def _add_db(parser: argparse.ArgumentParser) -> None:
         help=_("database URL: sqlite:///FILE or postgresql://USER@HOST/NAME "
                "(default: ${env} or {default})").format(env=DB_ENVIRONMENT,
                                                           default=DEFAULT_DATABASE_URL))
+
+
+def _add_smtp(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    """The options of the mail sender (``serve`` sends mail only when --smtp-host is given)."""
+    from sync.relay.mail.settings import DEFAULT_PORTS, PASSWORD_ENVIRONMENT, Charset, Security
+
+    group = parser.add_argument_group(_("mail (e-mail channel)"))
+    group.add_argument("--smtp-host", required=required, metavar="HOST",
+                       help=_("the SMTP server that sends the mails"))
+    group.add_argument("--smtp-port", type=int, default=None, metavar="PORT",
+                       help=_("its port (default: {starttls} for starttls, {tls} for tls)")
+                       .format(starttls=DEFAULT_PORTS[Security.STARTTLS],
+                               tls=DEFAULT_PORTS[Security.TLS]))
+    group.add_argument("--smtp-security", choices=[m.value for m in Security],
+                       default=Security.STARTTLS.value,
+                       help=_("starttls (default), tls, or none (only to this machine)"))
+    group.add_argument("--smtp-user", default=None, metavar="USER",
+                       help=_("the SMTP login; the password comes from ${env} or "
+                              "--smtp-password-file").format(env=PASSWORD_ENVIRONMENT))
+    group.add_argument("--smtp-password-file", type=Path, default=None, metavar="FILE",
+                       help=_("a file holding the SMTP password (mode 600 or 400)"))
+    group.add_argument("--smtp-ca-file", type=Path, default=None, metavar="FILE",
+                       help=_("CA certificates the SMTP server's certificate is checked "
+                              "against (default: the system's)"))
+    group.add_argument("--smtp-timeout", type=float, default=30.0, metavar="SECONDS",
+                       help=_("seconds to wait for each answer of the SMTP server"))
+    group.add_argument("--mail-from", metavar="ADDRESS",
+                       help=_("the sender address of the mails"))
+    group.add_argument("--mail-base-url", metavar="URL",
+                       help=_("the relay's public address for the links in the mails "
+                              "(https://…)"))
+    group.add_argument("--mail-charset", choices=[c.value for c in Charset],
+                       default=Charset.ISO_2022_JP.value,
+                       help=_("iso-2022-jp (default: every Japanese phone reads it) or utf-8"))
+    group.add_argument("--mail-rate", type=float, default=100.0, metavar="PER_MINUTE",
+                       help=_("mails a minute, sent at a steady pace (default: 100)"))
+    group.add_argument("--mail-attempts", type=int, default=10, metavar="N",
+                       help=_("tries of one mail before it is given up as failed"))
+    group.add_argument("--mail-retry-base", type=float, default=60.0, metavar="SECONDS",
+                       help=_("first wait before trying a mail again; it doubles each time"))
+    group.add_argument("--mail-lease", type=float, default=None, metavar="SECONDS",
+                       help=_("how long a mail stays with a sender that crashed before "
+                              "another sends it"))
+
+
+def _add_release_commands(commands: Any) -> None:
+    """``release set``, ``release show`` and ``release clear``."""
+    release = commands.add_parser(
+        "release", help=_("the newest Kairan release, announced to office PCs"))
+    release_actions = release.add_subparsers(dest="action", required=True, metavar="ACTION")
+    release_set = release_actions.add_parser(
+        "set", help=_("record the newest release (office PCs tell their officers)"))
+    release_set.add_argument("version", metavar="VERSION")
+    release_set.add_argument("--url", required=True, metavar="URL",
+                             help=_("the download page (https://…)"))
+    release_set.add_argument("--notes", default="", metavar="TEXT",
+                             help=_("a line or two about what is new"))
+    _add_db(release_set)
+    _add_db(release_actions.add_parser("show", help=_("show the recorded release")))
+    _add_db(release_actions.add_parser(
+        "clear", help=_("forget the recorded release (office PCs hear of none)")))
+
+
+def _add_mail_commands(commands: Any) -> None:
+    """``mail send``, ``mail status`` and ``mail bounce``."""
+    mail = commands.add_parser("mail", help=_("mail to households whose channel is e-mail"))
+    mail_actions = mail.add_subparsers(dest="action", required=True, metavar="ACTION")
+    send = mail_actions.add_parser("send", help=_("send the queued mails (until stopped)"))
+    send.add_argument("--once", action="store_true",
+                      help=_("send what is due now, then stop"))
+    _add_db(send)
+    _add_smtp(send, required=True)
+    status = mail_actions.add_parser("status", help=_("the mail queue of each association"))
+    status.add_argument("--association", metavar="ID")
+    _add_db(status)
+    bounce = mail_actions.add_parser(
+        "bounce", help=_("record a delivery status notification (a bounce) read from FILE "
+                         "or standard input"))
+    bounce.add_argument("file", nargs="?", type=Path, default=None, metavar="FILE")
+    _add_db(bounce)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -76,6 +171,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--rate-per-second", type=float, default=defaults.rate_per_second,
                        metavar="R", help=_("requests per second one token may keep sending "
                                            "(default: {r})").format(r=defaults.rate_per_second))
+    _add_smtp(serve, required=False)
 
     commands.add_parser("upgrade", help=_("bring the database to this relay's schema"))
     _add_db(commands.choices["upgrade"])
@@ -119,20 +215,8 @@ def _parser() -> argparse.ArgumentParser:
         "rotate", help=_("start a new epoch after restoring a backup (PCs pull everything)"))
     _add_db(rotate)
 
-    release = commands.add_parser(
-        "release", help=_("the newest Kairan release, announced to office PCs"))
-    release_actions = release.add_subparsers(dest="action", required=True, metavar="ACTION")
-    release_set = release_actions.add_parser(
-        "set", help=_("record the newest release (office PCs tell their officers)"))
-    release_set.add_argument("version", metavar="VERSION")
-    release_set.add_argument("--url", required=True, metavar="URL",
-                             help=_("the download page (https://…)"))
-    release_set.add_argument("--notes", default="", metavar="TEXT",
-                             help=_("a line or two about what is new"))
-    _add_db(release_set)
-    _add_db(release_actions.add_parser("show", help=_("show the recorded release")))
-    _add_db(release_actions.add_parser(
-        "clear", help=_("forget the recorded release (office PCs hear of none)")))
+    _add_release_commands(commands)
+    _add_mail_commands(commands)
     return parser
 
 
@@ -152,14 +236,30 @@ def _cmd_serve(args: argparse.Namespace) -> int:
                               .format(path=path))
     settings = Settings(database_url=str(args.db), rate_burst=args.rate_burst,
                         rate_per_second=args.rate_per_second)
+    mail_settings = _mail_settings(args) if args.smtp_host else None
+    if args.mail_base_url:
+        _use_base_url(args.mail_base_url)
     database = _database(args)
     upgrade(database)
     app = create_app(settings, database=database)
     print(_("Relay listening on https://{host}:{port}/").format(host=args.host, port=args.port),
           file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, ssl_certfile=str(args.cert),
-                ssl_keyfile=str(args.key), log_level="warning", server_header=False)
-    database.dispose()
+    sender = None
+    if mail_settings is not None:
+        from sync.relay.mail.sender import BackgroundSender
+
+        sender = BackgroundSender(database, mail_settings)
+        sender.start()
+        print(_("Sending mail through {host}:{port} ({rate:g} a minute).").format(
+            host=mail_settings.host, port=mail_settings.port,
+            rate=mail_settings.rate_per_minute), file=sys.stderr)
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, ssl_certfile=str(args.cert),
+                    ssl_keyfile=str(args.key), log_level="warning", server_header=False)
+    finally:
+        if sender is not None:
+            sender.stop()
+        database.dispose()
     return 0
 
 
@@ -300,6 +400,130 @@ def _cmd_release(args: argparse.Namespace) -> int:
     return 0
 
 
+def _use_base_url(base_url: str) -> None:
+    """Give mails queued by this process Message-IDs in the domain of the public address."""
+    from sync.relay.mail.settings import normalise_base_url
+
+    try:
+        from sync.relay.mail.enqueue import use_public_base_url
+    except ImportError:  # the queueing side is not installed: nothing to tell it
+        return
+    use_public_base_url(normalise_base_url(base_url))
+
+
+def _mail_settings(args: argparse.Namespace) -> MailSettings:
+    """The mail sender's settings from the command line (the password from the environment
+    or the secrets file), or :class:`KairanError` saying what is missing."""
+    from sync.relay.mail.settings import checked, read_password
+
+    if not args.mail_from:
+        raise KairanError(_("Give the sender address of the mails: --mail-from ADDRESS."))
+    if not args.mail_base_url:
+        raise KairanError(_("Give the relay's public address for the links in the mails: "
+                            "--mail-base-url https://…"))
+    password = read_password(args.smtp_password_file) if args.smtp_user else None
+    return checked(host=args.smtp_host, port=args.smtp_port, security=args.smtp_security,
+                   user=args.smtp_user, password=password, from_address=args.mail_from,
+                   charset=args.mail_charset, rate_per_minute=args.mail_rate,
+                   base_url=args.mail_base_url, ca_file=args.smtp_ca_file,
+                   timeout_seconds=args.smtp_timeout, max_attempts=args.mail_attempts,
+                   retry_base_seconds=args.mail_retry_base, lease_seconds=args.mail_lease)
+
+
+def _cmd_mail(args: argparse.Namespace) -> int:
+    if args.action == "send":
+        return _mail_send(args)
+    database = _database(args)
+    try:
+        _require_current_schema(database)
+        if args.action == "status":
+            _mail_status(database, args.association)
+            return 0
+        return _mail_bounce(database, args.file)
+    finally:
+        database.dispose()
+
+
+def _mail_send(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from sync.relay.mail.sender import MailSender
+
+    settings = _mail_settings(args)
+    _use_base_url(settings.base_url)
+    database = _database(args)
+    stop = threading.Event()
+
+    def on_signal(_number: int, _frame: object) -> None:
+        # The mail in flight is finished and recorded first; a second Ctrl+C forces the stop.
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = {number: signal.signal(number, on_signal)
+                for number in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        _require_current_schema(database)
+        sender = MailSender(database, settings, stop=stop)
+        if args.once:
+            tally = sender.drain()
+        else:
+            print(_("Sending mail through {host}:{port} ({rate:g} a minute); Ctrl+C stops.")
+                  .format(host=settings.host, port=settings.port,
+                          rate=settings.rate_per_minute), file=sys.stderr)
+            tally = sender.run()
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        database.dispose()
+    print(_("Mail: {sent} sent, {retrying} to try again later, {failed} failed, {bounced} "
+            "bounced, {cancelled} cancelled.").format(
+                sent=tally.sent, retrying=tally.retrying, failed=tally.failed,
+                bounced=tally.bounced, cancelled=tally.cancelled))
+    return 0
+
+
+def _mail_status(database: Database, association_id: str | None) -> None:
+    from sync.relay.mail.status import queue_status
+
+    found = queue_status(database, association_id=association_id)
+    if not found:
+        print(_("No mail has been queued."))
+    for status in found:
+        print(f"{status.association_id}  {status.name}")
+        print("  " + _("mails: {queued} queued, {sending} sending, {sent} sent, {failed} "
+                       "failed, {bounced} bounced, {cancelled} cancelled").format(
+                           **status.mails))
+        print("  " + _("addresses: {ok} in use, {bounced} bounced, {unsubscribed} "
+                       "unsubscribed").format(ok=status.addresses.get("ok", 0),
+                                              bounced=status.addresses.get("bounced", 0),
+                                              unsubscribed=status.addresses.get(
+                                                  "unsubscribed", 0)))
+        if status.next_attempt_at is not None:
+            print("  " + _("next mail due: {when:%Y-%m-%d %H:%M:%S} UTC").format(
+                when=status.next_attempt_at))
+        if status.last_error:
+            print("  " + _("waiting because: {error}").format(error=status.last_error))
+
+
+def _mail_bounce(database: Database, file: Path | None) -> int:
+    from sync.relay.mail.bounce import record_bounce
+
+    try:
+        raw = file.read_bytes() if file is not None else sys.stdin.buffer.read()
+    except OSError as error:
+        raise KairanError(_("Cannot read {path} ({problem}).").format(
+            path=file, problem=error.strerror or error)) from error
+    outcome = record_bounce(database, raw)
+    if outcome.recorded:
+        print(_("Recorded: {address} bounced ({detail}); it will not be mailed again and the "
+                "office PCs are told.").format(address=outcome.address, detail=outcome.detail))
+    else:
+        print(_("Already recorded: {address} bounced.").format(address=outcome.address))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``kairan-relay`` command."""
     arguments = list(sys.argv[1:] if argv is None else argv)
@@ -312,6 +536,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "serve": _cmd_serve, "upgrade": _cmd_upgrade, "selfsigned": _cmd_selfsigned,
         "association": _cmd_association, "pairing-code": _cmd_pairing_code,
         "token": _cmd_token, "epoch": _cmd_epoch, "release": _cmd_release,
+        "mail": _cmd_mail,
     }
     try:
         return handlers[args.command](args)

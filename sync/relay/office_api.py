@@ -30,8 +30,10 @@ from sync.protocol import (
     CHANNELS,
     DEFAULT_LOG_LIMIT,
     LOG_PATH,
+    MAX_ADDRESS,
     MAX_AGENDA_ITEMS,
     MAX_LOG_LIMIT,
+    MAX_MAIL_ADDRESSES,
     MAX_OPS_PER_REQUEST,
     OPENAPI_PATH,
     OPS_PATH,
@@ -57,6 +59,7 @@ from sync.relay.auth import (
     redeem_pairing_code,
 )
 from sync.relay.db import Database, current_epoch, iso, lock_counter, now, set_counter
+from sync.relay.mail.enqueue import MailPlan
 from sync.relay.ratelimit import RateLimiter
 
 MAX_DEVICE_NAME = 200
@@ -147,12 +150,16 @@ class _Batch:
     (invitations, recipients), then the disaster flag, the log and the op records.
 
     ``households`` tracks which households exist as the batch goes (read once for the ones
-    invitations name), so that checks see the effects of earlier ops of the same batch."""
+    invitations and mail addresses name), and ``circulars`` the circulars re-sends name, so
+    that checks see the effects of earlier ops of the same batch. ``mail`` plans the e-mail
+    channel's share (addresses, mails queued or cancelled), written last, in op order."""
 
     association_id: str
     at: datetime
     sql: _Statements
     households: dict[str, bool]
+    mail: MailPlan
+    circulars: dict[str, bool] = field(default_factory=dict)
     deletes: dict[tuple[str, str], Any] = field(default_factory=dict)  # (statement, key)
     household_rows: dict[str, dict[str, Any]] = field(default_factory=dict)
     circular_rows: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -173,6 +180,7 @@ class _Batch:
 
     def run(self, connection: Connection) -> None:
         """Write the plan (inside the batch's transaction)."""
+        self.mail.prepare(connection)
         by_statement: dict[str, list[dict[str, Any]]] = {}
         for (name, _key), parameters in self.deletes.items():
             by_statement.setdefault(name, []).append(parameters)
@@ -201,6 +209,8 @@ class _Batch:
         # residents' module) run one by one in op order, once the households they list exist.
         for kind, body in self.meetings:
             _meeting_handlers()[kind](connection, self.association_id, body, self.at)
+        # Mails are queued in the same transaction as the circular or safety check they carry.
+        self.mail.run(connection, recipients=self.recipients)
         for statement, rows in ((self.sql.log_insert, self.log_rows),
                                 (self.sql.applied_insert, self.applied_rows)):
             if rows:
@@ -238,6 +248,7 @@ def _household_purge(batch: _Batch, body: dict[str, Any]) -> None:
             households.remove(household_id)
     batch.log_rows = [row for row in batch.log_rows if row["household_id"] != household_id]
     batch.households[household_id] = False
+    batch.mail.purge(household_id)
 
 
 def _invitation_issue(batch: _Batch, body: dict[str, Any]) -> str:
@@ -272,19 +283,47 @@ def _circular_publish(batch: _Batch, body: dict[str, Any]) -> None:
         "deadline": body["deadline"], "published_at": batch.at}
     batch.delete("recipients_delete_circular", circular_id=circular_id)
     batch.recipients[circular_id] = list(body["household_ids"])
+    batch.circulars[circular_id] = True
+    batch.mail.publish(circular_id)
 
 
 def _circular_retract(batch: _Batch, body: dict[str, Any]) -> None:
-    """Its recipients and residents' answers go with it (ON DELETE CASCADE)."""
+    """Its recipients and residents' answers go with it (ON DELETE CASCADE); its mails not
+    yet sent are cancelled."""
     circular_id: str = body["circular_id"]
     batch.circular_rows.pop(circular_id, None)
     batch.recipients.pop(circular_id, None)
     batch.delete("circular_delete", circular_id=circular_id)
+    batch.circulars[circular_id] = False
+    batch.mail.retract(circular_id)
 
 
 def _disaster_set(batch: _Batch, body: dict[str, Any]) -> None:
+    """Switching it on mails the safety check to every household with an address."""
     batch.disaster = {"p_association_id": batch.association_id, "p_on": body["on"],
                       "p_message": body["message"], "p_at": batch.at}
+    batch.mail.disaster(bool(body["on"]))
+
+
+def _mail_addresses(batch: _Batch, body: dict[str, Any]) -> str:
+    """The household's addresses replace its list (``[]``: it is not on e-mail)."""
+    household_id: str = body["household_id"]
+    if body["addresses"] and not batch.households.get(household_id, False):
+        raise ProtocolError(RejectCode.NOT_FOUND, _(
+            "The relay has no household {id}: send the household before its e-mail "
+            "addresses.").format(id=household_id))
+    batch.mail.addresses(household_id, body["addresses"])
+    return household_id
+
+
+def _mail_resend(batch: _Batch, body: dict[str, Any]) -> None:
+    """The circular is mailed again to those of the households it was sent to."""
+    circular_id: str = body["circular_id"]
+    if not batch.circulars.get(circular_id, False):
+        raise ProtocolError(RejectCode.NOT_FOUND, _(
+            "The relay has no circular {id} (it was retracted or never published), so it "
+            "cannot be mailed again.").format(id=circular_id))
+    batch.mail.resend(circular_id, body["household_ids"])
 
 
 def _answer_record(_batch: _Batch, body: dict[str, Any]) -> str:
@@ -326,6 +365,8 @@ HANDLERS: dict[str, _Handler] = {
     OpKind.ASSOCIATION_PROFILE: _association_profile,
     OpKind.MEETING_PUBLISH: partial(_meeting_op, kind=OpKind.MEETING_PUBLISH),
     OpKind.MEETING_RETRACT: partial(_meeting_op, kind=OpKind.MEETING_RETRACT),
+    OpKind.MAIL_ADDRESSES: _mail_addresses,
+    OpKind.MAIL_RESEND: _mail_resend,
 }
 
 # Ids in bodies are stored in one form (lower case), whatever case the office sent.
@@ -373,17 +414,34 @@ def _earlier_ops(connection: Connection, association_id: str,
     return {op_id: (fingerprint, int(seq)) for op_id, fingerprint, seq in rows}
 
 
+def _named(raw_ops: list[Any], kinds: tuple[str, ...], field_name: str) -> list[str]:
+    """The ids in ``field_name`` of the batch's ops of ``kinds`` (lower case, sorted)."""
+    return sorted({str(raw["body"][field_name]).lower() for raw in raw_ops
+                   if isinstance(raw, dict) and raw.get("kind") in kinds
+                   and isinstance(raw.get("body"), dict)
+                   and isinstance(raw["body"].get(field_name), str)})
+
+
 def _existing_households(connection: Connection, association_id: str,
                          raw_ops: list[Any]) -> dict[str, bool]:
-    """Which households named by the batch's invitations exist before it (one query)."""
-    named = {str(raw["body"]["household_id"]).lower() for raw in raw_ops
-             if isinstance(raw, dict) and raw.get("kind") == OpKind.INVITATION_ISSUE
-             and isinstance(raw.get("body"), dict)
-             and isinstance(raw["body"].get("household_id"), str)}
+    """Which households named by the batch's invitations and mail addresses exist before it
+    (one query)."""
+    named = _named(raw_ops, (OpKind.INVITATION_ISSUE, OpKind.MAIL_ADDRESSES), "household_id")
     if not named:
         return {}
     found = connection.execute(_EXISTING_HOUSEHOLDS, {"p_association_id": association_id,
-                                                      "p_household_ids": sorted(named)})
+                                                      "p_household_ids": named})
+    return dict.fromkeys(found.scalars(), True)
+
+
+def _existing_circulars(connection: Connection, association_id: str,
+                        raw_ops: list[Any]) -> dict[str, bool]:
+    """Which circulars named by the batch's re-sends exist before it (one query)."""
+    named = _named(raw_ops, (OpKind.MAIL_RESEND,), "circular_id")
+    if not named:
+        return {}
+    found = connection.execute(_EXISTING_CIRCULARS, {"p_association_id": association_id,
+                                                     "p_circular_ids": named})
     return dict.fromkeys(found.scalars(), True)
 
 
@@ -391,6 +449,11 @@ _EXISTING_HOUSEHOLDS = (
     select(tables.household.c.household_id)
     .where(tables.household.c.association_id == bindparam("p_association_id"))
     .where(tables.household.c.household_id.in_(bindparam("p_household_ids", expanding=True)))
+)
+_EXISTING_CIRCULARS = (
+    select(tables.circular.c.circular_id)
+    .where(tables.circular.c.association_id == bindparam("p_association_id"))
+    .where(tables.circular.c.circular_id.in_(bindparam("p_circular_ids", expanding=True)))
 )
 
 
@@ -407,7 +470,9 @@ def apply_ops_in(connection: Connection, *, association_id: str, raw_ops: list[A
     at = now()
     at_text = iso(at)
     batch = _Batch(association_id=association_id, at=at, sql=_statements(connection.dialect.name),
-                   households=_existing_households(connection, association_id, raw_ops))
+                   households=_existing_households(connection, association_id, raw_ops),
+                   mail=MailPlan(association_id=association_id, at=at),
+                   circulars=_existing_circulars(connection, association_id, raw_ops))
     sent_ids = [_sent_id(raw) for raw in raw_ops]
     earlier = _earlier_ops(connection, association_id,
                            sorted({s.lower() for s in sent_ids if s}))
@@ -726,6 +791,13 @@ def openapi_document() -> dict[str, Any]:
             "at": {"type": "string", "format": "date-time"},
         },
         OpKind.ASSOCIATION_PROFILE: {"purpose_statement": _TEXT},
+        OpKind.MAIL_ADDRESSES: {
+            "household_id": _ID_SCHEMA,
+            "addresses": {"type": "array", "maxItems": MAX_MAIL_ADDRESSES, "items": {
+                "type": "string", "format": "email", "maxLength": MAX_ADDRESS}},
+        },
+        OpKind.MAIL_RESEND: {"circular_id": _ID_SCHEMA,
+                             "household_ids": {"type": "array", "items": _ID_SCHEMA}},
         OpKind.REPLICA: replica_api.REPLICA_OP_SCHEMA,
     }
     bearer: list[dict[str, list[str]]] = [{"bearer": []}]

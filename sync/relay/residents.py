@@ -916,28 +916,29 @@ written and before its log (publish lists only the households the relay holds)."
 # ---------------------------------------------------------------- HTTP
 
 
-class _JoinThrottle:
-    """Wrong invitation codes per client address: after :data:`JOIN_FAILURES` within
-    :data:`JOIN_WINDOW_SECONDS`, the address waits (codes must not be guessed)."""
+class GuessThrottle:
+    """Wrong guesses per client address (invitation codes, mail-link tokens): after
+    ``failures`` within ``window`` seconds, the address waits, so codes cannot be guessed."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, failures: int, window: float) -> None:
+        self._limit = failures
+        self._window = window
         self._failures: dict[str, list[float]] = {}
 
     def wait(self, address: str) -> int:
         """Seconds the address must wait before trying again (0: it may try)."""
         moment = time.monotonic()
-        recent = [t for t in self._failures.get(address, ()) if moment - t
-                  < JOIN_WINDOW_SECONDS]
+        recent = [t for t in self._failures.get(address, ()) if moment - t < self._window]
         if recent:
             self._failures[address] = recent
         else:
             self._failures.pop(address, None)
-        if len(recent) < JOIN_FAILURES:
+        if len(recent) < self._limit:
             return 0
-        return max(1, int(JOIN_WINDOW_SECONDS - (moment - recent[0])) + 1)
+        return max(1, int(self._window - (moment - recent[0])) + 1)
 
     def failed(self, address: str) -> None:
-        """Count one wrong code from the address."""
+        """Count one wrong guess from the address."""
         if len(self._failures) > 100_000:  # keep memory bounded under a flood
             self._failures.clear()
         self._failures.setdefault(address, []).append(time.monotonic())
@@ -1080,7 +1081,7 @@ class ResidentPages:
     def __init__(self, database: Database) -> None:
         self.database = database
         self.writer = GroupWriter(database)
-        self.throttle = _JoinThrottle()
+        self.throttle = GuessThrottle(failures=JOIN_FAILURES, window=JOIN_WINDOW_SECONDS)
         self.posts = RateLimiter(burst=POST_BURST, per_second=POST_PER_SECOND)
         self.stylesheet = (_TEMPLATES / "resident.css").read_bytes()
 
@@ -1370,8 +1371,12 @@ class ResidentPages:
 
 
 def routes(database: Database) -> list[BaseRoute]:
-    """The resident page's routes over ``database`` (mounted by ``create_app``)."""
-    return ResidentPages(database).routes()
+    """The resident page's routes over ``database`` (mounted by ``create_app``), and the
+    mails' personal links (``/k/…``), whose writes share the page's group writer."""
+    from sync.relay.mail import links  # imported late: it builds on this module
+
+    pages = ResidentPages(database)
+    return [*pages.routes(), *links.routes(database, pages.writer)]
 
 
 def _path_id(request: Request, name: str) -> str | None:

@@ -26,7 +26,7 @@ from sync.replica.capture import Change
 
 # The shared tables' shape: the desktop schema's revision number. A PC whose Kairan is older
 # than another's cannot apply that PC's changes (a test keeps this equal to the migrations).
-REPLICA_SCHEMA = 9
+REPLICA_SCHEMA = 10
 
 
 class UpdateNeeded(KairanError):

@@ -218,7 +218,7 @@ def test_a_zip_bundle_round_trips_into_a_new_file(full_file: Path, tmp_path: Pat
 def test_the_bundle_holds_json_xlsx_pdfs_readme_and_checksums(bundle: Path) -> None:
     manifest = json.loads((bundle / MANIFEST).read_text("utf-8"))
     assert manifest["format"] == "kairan-bundle"
-    assert manifest["schema_revision"] == "0009"
+    assert manifest["schema_revision"] == "0010"
     names = {table.name for table in exported_tables()}
     assert set(manifest["tables"]) == names
     assert not EXCLUDED_TABLES & set(manifest["tables"])
@@ -338,7 +338,7 @@ def _nothing_written(opened: AssociationFile) -> None:
         assert session.connection().execute(select(Household)).first() is None
 
 
-@pytest.mark.parametrize("changes", [{"format_version": 2}, {"schema_revision": "0010"}])
+@pytest.mark.parametrize("changes", [{"format_version": 2}, {"schema_revision": "0011"}])
 def test_a_bundle_from_a_newer_kairan_is_refused(copy: Path, empty_file: AssociationFile,
                                                  changes: dict[str, object]) -> None:
     _rewrite_manifest(copy, kairan_version="9.0.0", **changes)

@@ -13,6 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from sync.relay.app import SchemaOutOfDate, create_app
 from sync.relay.config import Settings
 from sync.relay.db import current_revision, head_revision, open_database, upgrade
+from sync.relay.mail_tables import mail_message as _mail_tables  # noqa: F401  (join the metadata)
 from sync.relay.tables import metadata
 from tests.relay.relay_server import office_only
 

@@ -28,7 +28,25 @@ def test_a_valid_op_passes_and_every_kind_is_known() -> None:
     assert set(OP_FIELDS) == {
         "household.upsert", "household.purge", "invitation.issue", "invitation.revoke",
         "circular.publish", "circular.retract", "disaster.set", "answer.record",
-        "meeting.publish", "meeting.retract", "safety.record", "association.profile"}
+        "meeting.publish", "meeting.retract", "safety.record", "association.profile",
+        "mail.addresses", "mail.resend"}
+
+
+@pytest.mark.parametrize(("addresses", "valid"), [
+    ([], True), (["taro@docomo.ne.jp", "hanako.y@example.jp"], True),
+    (["a@b.jp"] * 5, False),  # at most four
+    (["taro@docomo"], False), (["taro yamada@example.jp"], False), (["＠example.jp"], False),
+    (["x" * 250 + "@a.jp"], False)])
+def test_mail_addresses_are_checked_before_the_relay_keeps_them(
+    addresses: list[str], valid: bool
+) -> None:
+    op = Op(id=str(uuid.uuid4()), kind="mail.addresses",
+            body={"household_id": str(uuid.uuid4()), "addresses": addresses})
+    if valid:
+        check_op(op)
+    else:
+        with pytest.raises(ProtocolError, match="addresses"):
+            check_op(op)
 
 
 @pytest.mark.parametrize(("at", "valid"), [

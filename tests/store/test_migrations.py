@@ -66,7 +66,7 @@ def _first_revision_file(path: Path, revision: str = "0001") -> Path:
 
 
 def test_revisions_are_known() -> None:
-    assert migrate.head_revision() == "0009"
+    assert migrate.head_revision() == "0010"
     assert migrate.is_known_revision("0001")
     assert not migrate.is_known_revision("9999")
 

@@ -201,8 +201,9 @@ def test_snapshot_sends_current_households_and_open_circulars(
         mark_paired(session)
         count = outbox.enqueue_snapshot(session, today=date(2026, 6, 1))
         queued = _queued(session)
-    assert count == len(queued) == 8
-    assert [kind for kind, _ in queued] == ["household.upsert"] * 7 + ["circular.publish"]
+    assert count == len(queued) == 9
+    assert [kind for kind, _ in queued] == (["household.upsert"] * 5 + ["mail.addresses"]
+                                            + ["household.upsert"] * 2 + ["circular.publish"])
     assert queued[-1][1]["title"] == "締切前"
     assert queued[-1][1]["questions"] == []
 

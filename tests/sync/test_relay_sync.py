@@ -69,7 +69,7 @@ def test_pairing_keeps_the_token_in_the_keyring_only(
     result = pair(association_file, relay_url=relay.url, code=code, device_name=" 事務所PC ",
                   ca_file=str(relay.tls.ca_file), today=TODAY)
     assert (result.association_id, result.association_name, result.queued) == (
-        association_id, "桜町自治会", 7)
+        association_id, "桜町自治会", 8)  # 7 households, 0005's e-mail address
     [(service, key)] = memory_keyring.passwords
     token = memory_keyring.passwords[(service, key)]
     assert service == "Kairan relay" and key == f"{relay.url} {association_id}"
@@ -78,11 +78,11 @@ def test_pairing_keeps_the_token_in_the_keyring_only(
 
     with open_client(association_file) as client:
         status = sync_once(association_file, client)
-    assert (status.outcome, status.pushed, status.pending) == (Outcome.SYNCED, 7, 0)
+    assert (status.outcome, status.pushed, status.pending) == (Outcome.SYNCED, 8, 0)
     association_file.close()  # everything written to the file itself
     assert token.encode() not in association_file.path.read_bytes()
     assert [item["kind"] for item in _relay_log(relay, association_id)] == [
-        "household.upsert"] * 7
+        "household.upsert"] * 5 + ["mail.addresses"] + ["household.upsert"] * 2
     with pytest.raises(ConflictError, match="already connected"):
         pair(association_file, relay_url=relay.url, code=code, device_name="PC", today=TODAY)
 
@@ -231,9 +231,9 @@ def test_office_changes_reach_the_relay_in_order(paired: Paired) -> None:
     assert status.pending == 0 and status.rejected == 0  # type: ignore[attr-defined]
     kinds = [item["kind"] for item in _relay_log(paired.relay, paired.association_id)]
     # 0007 withdrew: the relay keeps only the purge of it, no trace of its upsert.
-    assert kinds == ["household.upsert"] * 7 + ["household.purge", "household.upsert",
-                                                "circular.publish", "answer.record",
-                                                "disaster.set"]
+    assert kinds == ["household.upsert"] * 5 + ["mail.addresses"] + ["household.upsert"] * 2 + [
+        "household.purge", "household.upsert", "circular.publish", "answer.record",
+        "disaster.set"]
     logged = str(_relay_log(paired.relay, paired.association_id))
     assert str(household_id) in logged and "桜町9-9" not in logged
     with store.read() as session:
@@ -278,7 +278,8 @@ def test_a_restored_relay_is_pulled_again_and_the_outbox_kept(paired: Paired) ->
         state = session.get(SyncState, 1)
         assert state is not None
         epoch, cursor = state.epoch, state.cursor
-    assert cursor == 9  # 8 upserts and a purge (which took the upsert of 0007 away)
+    # 8 upserts, 0005's addresses and a purge (which took the upsert of 0007 away)
+    assert cursor == 10
     new = admin.rotate_epoch(paired.relay.database)
     with store.write() as session:
         set_disaster_mode(session, on=True, at=SENT_AT)
@@ -286,14 +287,15 @@ def test_a_restored_relay_is_pulled_again_and_the_outbox_kept(paired: Paired) ->
     assert status.outcome == Outcome.SYNCED and status.pending == 0  # type: ignore[attr-defined]
     with store.read() as session:
         state = session.get(SyncState, 1)
-        assert state is not None and state.epoch == new != epoch and state.cursor == 10
+        assert state is not None and state.epoch == new != epoch and state.cursor == 11
 
 
 def test_unpairing_forgets_the_token_and_the_queue(paired: Paired,
                                                    memory_keyring: MemoryKeyring) -> None:
     with paired.store.write() as session:
         build_town(session)
-    assert unpair(paired.store) == 9  # 8 households added, 1 withdrawn, none sent yet
+    # 8 households added (0005 with its e-mail address), 1 withdrawn, none sent yet
+    assert unpair(paired.store) == 10
     assert memory_keyring.passwords == {}
     assert pairing_info(paired.store) is None
     assert read_status(paired.store).paired is False

@@ -57,9 +57,11 @@ DATA_DIR = "data"
 XLSX_DIR = "tables"
 ATTACHMENTS_DIR = "attachments"
 PDF_DIR = "pdf"
-# Pairing with a relay is per PC: a bundle restored elsewhere starts unpaired.
+# Pairing with a relay is per PC: a bundle restored elsewhere starts unpaired. The mail
+# channel's delivery records are rebuilt from the relay's log by each PC, so they stay out too.
 EXCLUDED_TABLES = frozenset({"outbox_op", "sync_state", "replica_change", "replica_shadow",
-                             "replica_tombstone", "replica_review"})
+                             "replica_tombstone", "replica_review", "mail_delivery",
+                             "mail_problem"})
 
 Progress = Callable[[int, int], None]
 

@@ -18,7 +18,7 @@ from sync.relay.tables import metadata
 
 # Modules that add tables to the relay's metadata; the resident pages' tables are optional so
 # that the core runs (and its first migration can be checked) without them.
-_TABLE_MODULES = ("sync.relay.resident_tables",)
+_TABLE_MODULES = ("sync.relay.resident_tables", "sync.relay.mail_tables")
 
 
 def _load_tables() -> None:
