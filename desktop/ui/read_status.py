@@ -180,7 +180,10 @@ class ReadStatusDialog(QDialog):
             parent = QTreeWidgetItem([group.group_name or _("No 班"), "", "", _(
                 "{unread} unread").format(unread=group.unread), ""])
             for household in group.households:
-                read = _when(household.read_at) if household.read_at else _("Unread")
+                if household.read_at:
+                    read = _when(household.read_at)
+                else:  # an answer (on paper, say) means it was read, when is not known
+                    read = _("Answered") if household.has_read else _("Unread")
                 item = QTreeWidgetItem([household.number, household.display_name,
                                         _mail_text(household), read, _answer_text(household)])
                 item.setData(0, Qt.ItemDataRole.UserRole, household.household_id.hex)
