@@ -183,7 +183,7 @@ class ReadStatusDialog(QDialog):
                 if household.read_at:
                     read = _when(household.read_at)
                 else:  # an answer (on paper, say) means it was read, when is not known
-                    read = _("Answered") if household.has_read else _("Unread")
+                    read = _("Has answered") if household.has_read else _("Unread")
                 item = QTreeWidgetItem([household.number, household.display_name,
                                         _mail_text(household), read, _answer_text(household)])
                 item.setData(0, Qt.ItemDataRole.UserRole, household.household_id.hex)
