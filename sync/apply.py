@@ -331,7 +331,7 @@ def apply_items(session: Session, items: Sequence[LogItem]) -> Applied:
             safety.append((body, at, _channel(body, ReplyChannel.PHONE)))
             continue
         if item.kind == LogKind.ANSWER:
-            changed = page.answer(body, channel=ReplyChannel.APP, marks_read=True,
+            changed = page.answer(body, channel=_channel(body, ReplyChannel.APP), marks_read=True,
                                   at=_time(body.get("at"), at))
             answers += changed
         elif item.kind == OpKind.ANSWER_RECORD:

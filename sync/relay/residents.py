@@ -659,7 +659,13 @@ def circular_answers(view: CircularView, form: Mapping[str, str]) -> list[str]:
 def record_answer(connection: Connection, token: str, circular_id: str,
                   form: Mapping[str, str]) -> None:
     """Store the household's answer to a circular and log it as ``answer`` (channel app)."""
-    resident = load_resident(connection, token)
+    answer_as(connection, load_resident(connection, token), circular_id, form, channel="app")
+
+
+def answer_as(connection: Connection, resident: Resident, circular_id: str,
+              form: Mapping[str, str], *, channel: str) -> None:
+    """Store ``resident``'s answer to a circular and log it as ``answer``, saying how it came
+    (``app``: the resident page; ``email``: a mail's personal link)."""
     view = circular_view(connection, resident, circular_id)
     if view is None:
         raise Refused("not_found", status=404)
@@ -676,7 +682,7 @@ def record_answer(connection: Connection, token: str, circular_id: str,
     append_log(connection, association_id=resident.association_id, kind=LogKind.ANSWER,
                body={"answer_id": answer_id, "circular_id": view.circular_id,
                      "household_id": resident.household_id, "answers": answers,
-                     "channel": "app", "at": iso(at)},
+                     "channel": channel, "at": iso(at)},
                household_id=resident.household_id, at=at)
 
 

@@ -205,7 +205,7 @@ def test_an_answer_by_link_is_the_resident_pages_answer(relay: RunningRelay) -> 
     assert answer["body"]["household_id"] == household
     assert answer["body"]["circular_id"] == circular
     assert answer["body"]["answers"] == ["出席"]
-    assert answer["body"]["channel"] == "app"  # as from the resident page
+    assert answer["body"]["channel"] == "email"  # logged as the resident page does, by mail
     assert office.count(rt.resident_answer, household_id=household) == 1
     # The session lent for the answer is gone: no phone holds one.
     assert office.count(tables.token, household_id=household, scope=Scope.RESIDENT.value) == 0

@@ -17,7 +17,7 @@ import pytest
 
 from desktop.domain.circulars import CircularData, create_circular, send_circular
 from desktop.domain.mail_status import MailState, mail_status
-from desktop.domain.models import Ask
+from desktop.domain.models import Ask, ReplyChannel
 from desktop.store.association_file import AssociationFile
 from sync.engine import Outcome, open_client, sync_once
 from sync.pairing import pair
@@ -73,7 +73,11 @@ def test_a_circular_reaches_an_email_household_and_its_opening_comes_back(
 
     with httpx.Client(verify=ssl.create_default_context(cafile=relay.tls.ca_file)) as browser:
         page = browser.get(link.group(0))
-    assert page.status_code == 200 and "防災訓練のお知らせ" in page.text
+        assert page.status_code == 200 and "防災訓練のお知らせ" in page.text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert csrf is not None
+        answered = browser.post(link.group(0), data={"csrf": csrf.group(1), "q1": "出席"})
+        assert answered.status_code == 303
 
     with open_client(association_file) as client:
         assert sync_once(association_file, client).outcome == Outcome.SYNCED
@@ -83,4 +87,5 @@ def test_a_circular_reaches_an_email_household_and_its_opening_comes_back(
     assert household.household_id == town.households["0005"]
     assert household.mail is MailState.OPENED
     assert household.read_at is not None and household.has_read
+    assert household.answer_channel is ReplyChannel.EMAIL  # answered through the mail's link
     assert association_id

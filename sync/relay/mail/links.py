@@ -10,11 +10,12 @@ a phone has one), Japanese by default.
 Opening a link records ``opened`` once (``mail_link.opened_at`` and a ``mail`` log item for
 the office; once per household and circular, however many rounds it was mailed) and the read
 mark exactly as the resident page does (:func:`sync.relay.residents.record_read`). Answers go
-through the resident page's own functions (:func:`~sync.relay.residents.record_answer`,
-:func:`~sync.relay.residents.store_safety`), so they are checked and logged the same way
-(channel ``app``). Those take a session token: the link lends its household one for the length
-of its write (:func:`_borrowed_session`), created and deleted in the same transaction, so no
-other request ever sees it. The stop link marks every address of the household
+through the resident page's own functions, so they are checked and logged the same way: a
+circular's answer as the link's household (:func:`~sync.relay.residents.answer_as`, channel
+``email``), a safety answer through :func:`~sync.relay.residents.store_safety`, which takes a
+session token: the link lends its household one for the length of its write
+(:func:`_borrowed_session`), created and deleted in the same transaction, so no other request
+ever sees it. The stop link marks every address of the household
 ``unsubscribed``, cancels its queued mails and tells the office (a ``mail`` log item
 ``unsubscribed``). An unknown token (or one whose household was purged) answers a plain 404
 page.
@@ -67,6 +68,7 @@ from sync.relay.residents import (
     Refused,
     Resident,
     SafetyAnswer,
+    answer_as,
     circular_view,
     current_safety,
     end_session,
@@ -74,7 +76,6 @@ from sync.relay.residents import (
     format_moment,
     parse_form,
     parse_safety,
-    record_answer,
     record_read,
     store_safety,
 )
@@ -208,8 +209,7 @@ def answer_circular(connection: Connection, link: Link, form: Mapping[str, str])
     assert link.circular_id is not None
     if load_link(connection, link.token) is None:  # purged since the page was read
         raise NotSignedIn
-    with _borrowed_session(connection, link) as session:
-        record_answer(connection, session, link.circular_id, form)
+    answer_as(connection, link.resident, link.circular_id, form, channel="email")
 
 
 def answer_safety(connection: Connection, link: Link, answer: SafetyAnswer) -> bool:
