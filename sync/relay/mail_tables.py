@@ -65,6 +65,8 @@ mail_message = Table(
     ForeignKeyConstraint(*_HOUSEHOLD_FK, ondelete="CASCADE"),
     Index("ix_mail_message_due", "state", "next_attempt_at"),
     Index("ix_mail_message_household", "association_id", "household_id"),
+    Index("ix_mail_message_circular", "association_id", "circular_id"),
+    Index("ix_mail_message_message_id", "message_id"),  # bounce intake
 )
 
 # The personal link of one household to one circular (circular_id null: the safety check).

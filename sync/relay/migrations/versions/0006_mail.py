@@ -65,11 +65,16 @@ def upgrade() -> None:
         _household_fk("mail_message"),
         sa.PrimaryKeyConstraint("association_id", "mail_id", name=op.f("pk_mail_message")),
     )
-    # The sender's claim reads due rows by state and time; the office's views by household.
+    # The sender's claim reads due rows by state and time; the office's views by household;
+    # publish, re-send and retract by circular; bounce intake by Message-ID.
     op.create_index("ix_mail_message_due", "mail_message", ["state", "next_attempt_at"],
                     unique=False)
     op.create_index("ix_mail_message_household", "mail_message",
                     ["association_id", "household_id"], unique=False)
+    op.create_index("ix_mail_message_circular", "mail_message",
+                    ["association_id", "circular_id"], unique=False)
+    op.create_index("ix_mail_message_message_id", "mail_message", ["message_id"],
+                    unique=False)
     op.create_table(
         "mail_link",
         sa.Column("token_hash", sa.String(length=64), nullable=False),
@@ -90,6 +95,8 @@ def downgrade() -> None:
     """Drop the mail tables."""
     op.drop_index("ix_mail_link_household", table_name="mail_link")
     op.drop_table("mail_link")
+    op.drop_index("ix_mail_message_message_id", table_name="mail_message")
+    op.drop_index("ix_mail_message_circular", table_name="mail_message")
     op.drop_index("ix_mail_message_household", table_name="mail_message")
     op.drop_index("ix_mail_message_due", table_name="mail_message")
     op.drop_table("mail_message")
