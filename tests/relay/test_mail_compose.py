@@ -81,6 +81,7 @@ def test_an_iso_2022_jp_mail_reads_back_whole() -> None:
     assert message["Content-Transfer-Encoding"] == "7bit"
     assert message["Auto-Submitted"] == "auto-generated"
     assert message["List-Unsubscribe"] == f"<{BASE}/k/7G3KQ9ZP2M/stop>"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     sent = parsedate_to_datetime(message["Date"])
     assert sent == QUEUED and sent.utcoffset() is not None
     assert message["Date"].endswith("+0900")  # shown in Japanese time

@@ -277,6 +277,23 @@ def test_the_safety_check_by_link(relay: RunningRelay) -> None:
 # ---------------------------------------------------------------- stopping the mails
 
 
+def test_a_mail_programs_one_click_unsubscribe_needs_no_form(relay: RunningRelay) -> None:
+    # RFC 8058: the mail program posts this body to the List-Unsubscribe address by itself.
+    office = Office(relay)
+    household = office.household("山田", "a@example.jp")
+    office.circular([household])
+    token = office.token(household)
+    browser = phone(relay)
+    assert browser.post(f"/k/{token}/stop", data={"List-Unsubscribe": "Other"}).status_code \
+        == 403
+    assert office.count(mt.mail_address, household_id=household, state="ok") == 1
+    done = browser.post(f"/k/{token}/stop", data={"List-Unsubscribe": "One-Click"})
+    assert done.status_code == 200 and done.text == "unsubscribed"
+    assert office.count(mt.mail_address, household_id=household, state="unsubscribed") == 1
+    (item,) = office.log(LogKind.MAIL)
+    assert item["body"]["event"] == "unsubscribed"
+
+
 def test_the_stop_link_asks_then_unsubscribes_every_address(relay: RunningRelay) -> None:
     office = Office(relay)
     household = office.household("山田", "a@example.jp", "b@example.jp")

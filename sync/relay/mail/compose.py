@@ -280,6 +280,7 @@ def compose(content: MailContent, *, from_address: str, charset: Charset,
         # Automatic mail: vacation responders stay quiet (RFC 3834).
         "Auto-Submitted: auto-generated",
         f"List-Unsubscribe: <{personal_stop}>",
+        "List-Unsubscribe-Post: List-Unsubscribe=One-Click",  # RFC 8058: the stop link's POST
     ]
     if charset is Charset.ISO_2022_JP:
         # Each line is encoded on its own, so it ends back in ASCII before its CRLF (RFC 1468).

@@ -40,7 +40,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from sqlalchemy import Connection, func, select, update
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from sync.protocol import LogKind, Scope
@@ -81,6 +81,8 @@ from sync.relay.residents import (
 )
 
 PREFIX: Final = "/k"
+# What a mail program posts to the List-Unsubscribe address for one-click unsubscribe (RFC 8058).
+ONE_CLICK_BODY: Final = {"List-Unsubscribe": "One-Click"}
 LINK_FAILURES: Final = 20  # unknown tokens per client address …
 LINK_WINDOW_SECONDS: Final = 600.0  # … within this many seconds, then a pause
 LINK_BURST: Final = 120  # link requests per client address at once …
@@ -368,9 +370,12 @@ class LinkPages:
             with contextlib.suppress(Exception):
                 await self.writer.run(partial(record_opened, link=link, mark_read=mark_read))
 
-    async def _posted(self, request: Request) -> tuple[Link, dict[str, str], str] | Response:
+    async def _posted(self, request: Request, *, one_click: bool = False,
+                      ) -> tuple[Link, dict[str, str], str] | Response:
         """The link, fields and language of a form of its pages, or the page to answer
-        instead: 404, 429, or 403 for a form these pages did not make."""
+        instead: 404, 429, or 403 for a form these pages did not make. With ``one_click``,
+        the body a mail program posts for the ``List-Unsubscribe-Post`` header (RFC 8058)
+        passes without the form check: the token in the path is the secret."""
         form = await _form(request)
         language = _language(request, form)
         found = await self._link(request, language)
@@ -383,6 +388,8 @@ class LinkPages:
                              message_fields={"seconds": wait})
             response.headers["Retry-After"] = str(wait)
             return response
+        if one_click and form == ONE_CLICK_BODY:
+            return found, form, language
         if form is None or not hmac.compare_digest(form.get("csrf", ""),
                                                    link_csrf(found.token)):
             return _page(request, "mail_message.html", language=language, status=403,
@@ -420,12 +427,15 @@ class LinkPages:
                      stopped=stopped)
 
     async def stop(self, request: Request) -> Response:
-        """Stop the mails to every address of the household."""
-        posted = await self._posted(request)
+        """Stop the mails to every address of the household (from its page, or from the mail
+        program's one-click unsubscribe, which is answered with a plain 200)."""
+        posted = await self._posted(request, one_click=True)
         if isinstance(posted, Response):
             return posted
-        link, _form_fields, language = posted
+        link, form, language = posted
         await self.writer.run(partial(unsubscribe, link=link))
+        if form == ONE_CLICK_BODY:
+            return PlainTextResponse("unsubscribed", headers=_HEADERS)
         return _see_other(link, language, "/stop", done="1")
 
 
