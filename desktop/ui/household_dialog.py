@@ -182,7 +182,9 @@ class HouseholdDialog(QDialog):
                              problems: Sequence[AddressProblem]) -> None:
         """The addresses the relay no longer mails, and the switch to paper."""
         self.mail_problems = QLabel()
-        self.mail_problems.setWordWrap(True)
+        # Lines of its own, not wrapped: a wrapped label in a form row is given too little
+        # height and shows clipped.
+        self.mail_problems.setWordWrap(False)
         self.mail_problems.setTextFormat(Qt.TextFormat.PlainText)
         self.paper_button = QPushButton(_("Switch to &paper"))
         self.paper_button.setToolTip(_("Save this household with notices on paper (undoable)."))
@@ -194,7 +196,7 @@ class HouseholdDialog(QDialog):
         self.mail_problems.setText("\n".join(
             _("{address}: {problem} ({when})").format(
                 address=problem.address, problem=problem_label(problem.problem),
-                when=_short(problem.at)) + (f" — {problem.detail}" if problem.detail else "")
+                when=_short(problem.at)) + (f"\n    {problem.detail}" if problem.detail else "")
             for problem in problems))
         self.mail_problems.setStyleSheet("color: #b00020")
         for edit in self.emails:  # the address at fault, also where it is typed
@@ -202,10 +204,10 @@ class HouseholdDialog(QDialog):
             if problem is not None:
                 edit.setToolTip(problem_label(problem.problem))
                 edit.setStyleSheet("color: #b00020")
-        row = QHBoxLayout()
-        row.addWidget(self.mail_problems, 1)
-        row.addWidget(self.paper_button)
-        form.insertRow(self._after_emails, _("Mail problems"), row)
+        column = QVBoxLayout()
+        column.addWidget(self.mail_problems)
+        column.addWidget(self.paper_button, 0, Qt.AlignmentFlag.AlignLeft)
+        form.insertRow(self._after_emails, _("Mail problems"), column)
 
     def switch_to_paper(self) -> None:
         """Notices on paper from now on: choose paper and save (the relay then mails this
