@@ -95,7 +95,7 @@ class CircularsPanel(SummaryListPanel[CircularSummary]):
         self.send_button = QPushButton(_("&Send…"))
         self.print_button = QPushButton(_("&Print…"))
         self.replies_button = QPushButton(_("Enter repl&ies…"))
-        self.read_button = QPushButton(_("Read on the &app…"))
+        self.read_button = QPushButton(_("Re&ad status…"))
         self.new_button.clicked.connect(self.new_requested.emit)
         for button, signal in ((self.copy_button, self.copy_requested),
                                (self.edit_button, self.edit_requested),
