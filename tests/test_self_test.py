@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication
 from desktop import self_test
 from desktop.cli import main
 from desktop.store.demo_file import create_demo_file
+from desktop.ui.main_window import MainWindow
 
 
 def test_every_step_passes_here(qapp: QApplication, kairan_home: Path) -> None:
@@ -27,6 +28,9 @@ def test_every_step_passes_here(qapp: QApplication, kairan_home: Path) -> None:
     # It worked in a throw-away folder: the officer's data folder got nothing.
     assert not kairan_home.exists() or not any(kairan_home.iterdir())
     assert os.environ["KAIRAN_HOME"] == str(kairan_home)
+    # Its window is gone, and with it the backup timer it starts 10 s after the file check,
+    # which would otherwise fire on the closed file into whatever runs next.
+    assert not [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
 
 
 def test_a_broken_step_is_named_and_the_others_still_run(

@@ -108,6 +108,11 @@ def _paint_and_close(app: QApplication, controller: AppController,
     rows = window.model.rowCount()
     window.close()
     controller.file.close()
+    # Gone for good, with the timers it owns (the day's backup, 10 s after the file check):
+    # nothing of this window may fire later into whatever runs next in this process.
+    controller.window = controller.file = None
+    window.deleteLater()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     if not painted:
         raise RuntimeError(_("the roster was not painted within a minute"))
     return rows, image.width(), image.height()
