@@ -1,59 +1,60 @@
-"""A POST route answered in plain ASGI when it can be, and by an ordinary endpoint otherwise.
+"""POST routes answered in plain ASGI when they can be, and by an ordinary endpoint otherwise.
 
 The disaster burst sends one request type — a resident's safety answer — thousands of times a
-minute. Starlette's request object, routing wrappers and form parsing cost more per request
-than storing the answer does, so the busiest form is served by a *fast* handler that sees only
-the ASGI scope and the body and either answers (the ordinary, valid case) or declines. A
-declined request — no session, a form from elsewhere, a refused answer, a body too large for
-the fast handler — goes to the full endpoint with its body replayed, which answers it with the
-whole page: the fast handler never has to know the error pages.
+minute. Starlette's middleware, router and request object cost more per request than storing
+the answer does, so the busiest form is a :class:`FastPostRoute`: an ordinary ``Route`` for
+its endpoint that also carries a *fast* handler. :class:`FastLanes` sits in front of the whole
+app and gives a POST to such a path to the fast handler first, with only the ASGI scope and the
+body; the handler either answers (the ordinary, valid case) or declines. A declined request —
+no session, a form from elsewhere, a refused answer, a body too large for the fast handler —
+goes through the app as usual (body limit, error pages, router) with its body replayed, and the
+route's endpoint answers it with the whole page: the fast handler never has to know the error
+pages.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
-from starlette.datastructures import URLPath
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Match, NoMatchFound, request_response
-from starlette.types import Message, Receive, Scope, Send
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 FastHandler = Callable[[Scope, bytes], Awaitable[Response | None]]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-class FastPostRoute(BaseRoute):
-    """``POST path``: ``fast(scope, body)`` answers, or returns None to hand the request to
-    ``endpoint``. Bodies over ``max_body`` bytes always go to ``endpoint`` (the app's own
-    body limit applies there). Other methods on ``path`` get 405, as with a ``Route``."""
+class FastPostRoute(Route):
+    """``POST path`` served by ``endpoint`` through the router, and first by ``fast`` when
+    the app is wrapped in :class:`FastLanes`. ``fast`` sees bodies of at most ``max_body``
+    bytes; larger ones go to ``endpoint`` (the app's own body limit applies there)."""
 
     def __init__(self, path: str, fast: FastHandler, endpoint: Endpoint, *,
                  max_body: int) -> None:
-        self.path = path
-        self.name = endpoint.__name__
+        super().__init__(path, endpoint, methods=["POST"])
         self.fast = fast
-        self.full = request_response(endpoint)
         self.max_body = max_body
 
-    def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if scope["type"] != "http" or scope["path"] != self.path:
-            return Match.NONE, {}
-        # PARTIAL: the router answers 405 unless another route takes the method.
-        return (Match.FULL if scope["method"] == "POST" else Match.PARTIAL), {}
 
-    def url_path_for(self, name: str, /, **path_params: object) -> URLPath:
-        raise NoMatchFound(name, path_params)
+class FastLanes:
+    """ASGI in front of ``app``: a POST to the path of one of ``routes``' fast routes is
+    offered to its fast handler before the app sees it."""
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["method"] != "POST":
-            response = Response("Method Not Allowed", status_code=405, headers={"Allow": "POST"})
-            await response(scope, receive, send)
+    def __init__(self, app: ASGIApp, routes: Iterable[BaseRoute]) -> None:
+        self.app = app
+        self.lanes = {r.path: r for r in routes if isinstance(r, FastPostRoute)}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        lane = self.lanes.get(scope["path"]) if scope["type"] == "http" \
+            and scope["method"] == "POST" else None
+        if lane is None:
+            await self.app(scope, receive, send)
             return
         chunks: list[bytes] = []
         size = 0
         more = True
-        while more and size <= self.max_body:
+        while more and size <= lane.max_body:
             message = await receive()
             if message["type"] != "http.request":  # the client went away
                 return
@@ -62,11 +63,11 @@ class FastPostRoute(BaseRoute):
             size += len(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        answer = None if more else await self.fast(scope, body)
+        answer = None if more else await lane.fast(scope, body)
         if answer is not None:
             await answer(scope, receive, send)
             return
-        await self.full(scope, _replay(body, more, receive), send)
+        await self.app(scope, _replay(body, more, receive), send)
 
 
 def _replay(body: bytes, more: bool, receive: Receive) -> Receive:

@@ -592,6 +592,23 @@ def test_disaster_mode_turns_the_page_into_the_safety_check(any_relay: RunningRe
     assert "前回の回答" not in phone.get("/r/").text
 
 
+def test_a_safety_note_is_stored_as_valid_json_whatever_it_holds(
+        any_relay: RunningRelay) -> None:
+    """The burst's log bodies are written out by hand: quotes, backslashes, newlines and
+    non-ASCII in the note must still make JSON the office PC reads back as sent."""
+    office = Office(any_relay)
+    office.push(op("disaster.set", on=True, message="訓練"))
+    household_id, phone = signed_in(any_relay, office)
+    note = 'say "help"\\ \n\t<b>&</b> \u2028 水が出ません'
+    assert phone.send("/r/safety", {"status": "contact", "note": note},
+                      page="/r/").status_code == 303
+    (item,) = office.log("safety")
+    body: dict[str, Any] = item["body"]
+    assert body["note"] == note
+    assert body["household_id"] == household_id and body["needs_help"] is False
+    assert count(any_relay, rt.safety_answer, household_id=household_id) == 1
+
+
 def test_concurrent_safety_answers_are_each_stored_once_in_log_order(
         any_relay: RunningRelay) -> None:
     office = Office(any_relay)
