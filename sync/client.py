@@ -23,6 +23,8 @@ from desktop.domain.errors import KairanError
 from desktop.i18n import _
 from sync.backoff import parse_retry_after
 from sync.protocol import (
+    AFTER_FIELD,
+    BATCH_FIELD,
     LOG_PATH,
     OPS_PATH,
     PAIR_PATH,
@@ -62,6 +64,7 @@ READ_SECONDS = 30.0
 WRITE_SECONDS = 30.0
 POOL_SECONDS = 10.0
 REACHABLE_SECONDS = 3.0
+_JSON_HEADERS = {"Content-Type": "application/json"}
 
 
 class RelayError(KairanError):
@@ -202,9 +205,12 @@ class RelayClient:
             raise RelayUnavailable(text.format(relay=self.relay_url), offline=True) from error
 
     def _request(self, method: str, path: str, *, json: Any = None,
-                 params: Mapping[str, str | int] | None = None) -> Any:
+                 params: Mapping[str, str | int] | None = None,
+                 content: bytes | None = None) -> Any:
+        headers = _JSON_HEADERS if content is not None else None
         with self._transport_errors():
-            response = self._http.request(method, path, json=json, params=params)
+            response = self._http.request(method, path, json=json, params=params,
+                                          content=content, headers=headers)
             content = response.content  # read inside: a dropped body is a passing failure
         status = response.status_code
         if status == 200:
@@ -241,6 +247,21 @@ class RelayClient:
     def push(self, ops: Sequence[Op]) -> list[OpResult]:
         """Send operations; the relay's result for each, in the same order."""
         data = self._request("POST", OPS_PATH, json={"ops": [op.to_json() for op in ops]})
+        return [OpResult.from_json(item) for item in data["results"]]
+
+    def chained_push(self, ops: Sequence[str], *, batch: str, after: str | None
+                     ) -> list[OpResult]:
+        """Send operations, each as the JSON text of its object (``{"id":…,"kind":…,
+        "body":…}``), as batch ``batch`` (a UUID), to be applied only after the batch
+        ``after`` this PC sent before (None: the first of a chain). The engine keeps several
+        chained batches in flight, from several threads over this client's connection pool.
+        The relay answers 409 ``out_of_order`` (a :class:`RelayRefused`) and applies nothing
+        when ``after`` is unknown to it or was refused."""
+        chain = f',"{BATCH_FIELD}":"{batch}"'
+        if after is not None:
+            chain += f',"{AFTER_FIELD}":"{after}"'
+        body = f'{{"ops":[{",".join(ops)}]{chain}}}'.encode()
+        data = self._request("POST", OPS_PATH, content=body)
         return [OpResult.from_json(item) for item in data["results"]]
 
     def pull(self, *, after: int, limit: int, epoch: str) -> LogPage:

@@ -22,7 +22,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import delete, event, func, inspect, update
+from sqlalchemy import String, Table, delete, event, func, inspect, type_coerce, update
+from sqlalchemy import select as core_select
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import SessionTransaction, UOWTransaction
 from sqlmodel import Session, col, select
@@ -444,18 +445,69 @@ class QueuedOp:
     attempts: int
     error_code: str
     error_message: str
+    position: int = 0  # its place in the queue
 
 
 def _queued(op: OutboxOp) -> QueuedOp:
     return QueuedOp(op.id, op.kind, op.body, op.created_at, op.attempts, op.error_code,
-                    op.error_message)
+                    op.error_message, op.position)
 
 
-def pending(session: Session, *, limit: int) -> list[QueuedOp]:
-    """The oldest operations still to send, in the order they were made."""
-    ops = session.exec(select(OutboxOp).where(OutboxOp.state == OutboxState.PENDING)
-                       .order_by(col(OutboxOp.position)).limit(limit)).all()
+def pending(session: Session, *, limit: int, after_position: int | None = None
+            ) -> list[QueuedOp]:
+    """The oldest operations still to send, in the order they were made (those queued after
+    ``after_position`` when given: the engine reads ahead of the batches in flight)."""
+    query = select(OutboxOp).where(OutboxOp.state == OutboxState.PENDING)
+    if after_position is not None:
+        query = query.where(col(OutboxOp.position) > after_position)
+    ops = session.exec(query.order_by(col(OutboxOp.position)).limit(limit)).all()
     return [_queued(op) for op in ops]
+
+
+_OUTBOX: Table = OutboxOp.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class WireOp:
+    """A queued operation as a pipelined push sends it, read without building model objects:
+    ``key`` is its id as the file stores it (32 hex digits), ``op_id`` the same id as sent,
+    ``body`` the JSON text the file keeps (sent as it is, not parsed again)."""
+
+    key: str
+    op_id: str
+    position: int
+    kind: str
+    body: str
+
+    @property
+    def uuid(self) -> uuid.UUID:
+        """The id as a UUID."""
+        return uuid.UUID(hex=self.key)
+
+
+def pending_wire(session: Session, *, limit: int, after_position: int | None = None
+                 ) -> list[WireOp]:
+    """:func:`pending` for the pipelined push: the operations still to send (after
+    ``after_position``) as :class:`WireOp`, in the order they were made."""
+    c = _OUTBOX.c
+    query = (core_select(type_coerce(c.id, String), c.position, c.kind,
+                         type_coerce(c.body, String))
+             .where(c.state == OutboxState.PENDING))
+    if after_position is not None:
+        query = query.where(c.position > after_position)
+    rows = session.execute(query.order_by(c.position).limit(limit)).all()
+    return [WireOp(key, f"{key[:8]}-{key[8:12]}-{key[12:16]}-{key[16:20]}-{key[20:]}",
+                   position, kind, body) for key, position, kind, body in rows]
+
+
+def remove_keys(session: Session, *, keys: Sequence[str]) -> None:
+    """:func:`remove` by the ids as the file stores them (:attr:`WireOp.key`)."""
+    connection = session.connection()
+    for start in range(0, len(keys), 500):  # SQL written out: one statement, no ORM
+        part = keys[start:start + 500]
+        connection.exec_driver_sql(
+            f"DELETE FROM {_OUTBOX.name} WHERE id IN ({', '.join('?' * len(part))})",
+            tuple(part))
 
 
 def counts(session: Session) -> tuple[int, int]:

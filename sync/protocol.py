@@ -50,6 +50,13 @@ REPLICA_REENCRYPT_PATH = f"{REPLICA_PATH}/reencrypt"
 
 MAX_BODY_BYTES = 1 << 20  # a larger request body is answered 413
 MAX_OPS_PER_REQUEST = 500
+# Pipelined pushes: ``POST /ops`` may name its batch (``"batch": "<uuid>"``) and the batch it
+# must follow (``"after": "<uuid>"``). The relay applies a batch with ``after`` only once that
+# batch of the same device was applied (answered) by the same relay process, waiting for it at
+# most this long; else it answers 409 ``out_of_order`` and applies nothing.
+BATCH_FIELD = "batch"
+AFTER_FIELD = "after"
+CHAIN_WAIT_SECONDS = 5.0
 MAX_LOG_LIMIT = 1000
 DEFAULT_LOG_LIMIT = 500
 PAIRING_CODE_HOURS = 24  # a pairing code expires after this long unless the admin says otherwise
@@ -153,6 +160,9 @@ class ErrorCode(enum.StrEnum):
     RATE_LIMITED = "rate_limited"  # 429 with Retry-After (seconds)
     PAIRING_CODE = "pairing_code"  # 400: the pairing code is unknown, used or expired
     STALE_KEY = "stale_key"  # 409: {"key_gen": current}; not the current key generation
+    # 409: the batch named by "after" is unknown to this relay process (never pushed, pushed
+    # to another process, or forgotten), or was refused: nothing of this batch was applied.
+    OUT_OF_ORDER = "out_of_order"
 
 
 class ProtocolError(ValueError):
@@ -374,6 +384,11 @@ def _is_uuid(value: Any) -> bool:
     return isinstance(value, str) and _UUID.fullmatch(value) is not None
 
 
+def is_batch_id(value: Any) -> bool:
+    """A batch id of a pipelined push (``batch``, ``after``): a UUID in text form."""
+    return _is_uuid(value)
+
+
 def _is_text(value: Any) -> bool:
     return isinstance(value, str) and len(value) <= MAX_TEXT
 
@@ -403,8 +418,11 @@ def _is_question(value: Any) -> bool:
             and _list_of(_is_text)(value.get("choices", [])))
 
 
+_ANSWER_TYPES = (str, int, float, bool)
+
+
 def _is_answer(value: Any) -> bool:
-    return isinstance(value, str | int | float | bool) or value is None
+    return value is None or isinstance(value, _ANSWER_TYPES)
 
 
 def _is_agenda_item(value: Any) -> bool:
@@ -538,6 +556,13 @@ def check_op(op: Op) -> None:
             RejectCode.UNKNOWN_KIND,
             _("Unknown operation kind {kind}: this relay is older or newer than the office "
               "program; update the older one.").format(kind=repr(op.kind)))
+    if op.body.keys() == fields.keys():  # the usual case: no field missing, none extra
+        for name, check in fields.items():
+            if not check(op.body[name]):
+                raise ProtocolError(RejectCode.INVALID_BODY,
+                                    _("{kind}: field {field} has an invalid value.").format(
+                                        kind=op.kind, field=name))
+        return
     missing = sorted(set(fields) - set(op.body))
     if missing:
         raise ProtocolError(RejectCode.INVALID_BODY,

@@ -3,9 +3,12 @@ over HTTPS on loopback, in batches of 100 (as the outbox pushes them). The issue
 least 0.5× the floor.
 
 Ours: ``kairan-relay serve`` (uvicorn, the real app, a fresh SQLite database in WAL with
-``synchronous=FULL``) in its own process; an httpx client pairs, then POSTs the 100 batches one
-after another and every op is applied once: checked, written, numbered into the log, its result
-stored — one durable transaction per batch.
+``synchronous=FULL``) in its own process; an office file (SQLite, WAL, ``synchronous=FULL``)
+holds the 10,000 ops in its outbox, and the desktop's own push (:func:`sync.engine.push_outbox`
+with :class:`sync.client.RelayClient`) flushes it in batches of 100, several chained batches in
+flight, settling the answers into the file. Every op is applied once: checked, written,
+numbered into the log, its result stored, durable before it is answered (the relay commits the
+batches that are ready together); the outbox ends empty and the log holds each op once.
 Floor: the same payloads POSTed by the same httpx client in the same batch sizes to a bare
 Starlette app on the same uvicorn stack and certificate that only reads the JSON and answers.
 
@@ -168,7 +171,7 @@ def _server(command: list[str], port: int, context: Any) -> Iterator[None]:
 
 def _flush(url: str, context: Any, batches: list[list[dict[str, Any]]],
            token: str | None) -> float:
-    """POST the batches one after another; returns events per second."""
+    """The floor's client: POST the batches one after another; returns events per second."""
     import httpx
 
     headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -223,10 +226,50 @@ class _Sides:
                                                            "device_name": "bench"})
                 paired.raise_for_status()
             token = paired.json()["token"]
-            rate = _flush(base, self.context, self.batches, token)
+            store = self._office_file(base, made.association_id, paired.json()["epoch"])
+            try:
+                rate = self._push(base, store, token)
+            finally:
+                store.close()
             if not self.checked:
                 self._check(base, token)
         return rate
+
+    def _office_file(self, base: str, association_id: str, epoch: str) -> Any:
+        """A new office file, paired with the relay, its outbox holding the 10,000 ops."""
+        from datetime import UTC, datetime
+
+        from desktop.domain.models import OutboxOp, SyncState
+        from desktop.store.association_file import create_association_file
+
+        store = create_association_file(self.folder / f"office-{self.runs}.kairan")
+        at = datetime.now(UTC)
+        with store.write() as session:
+            session.add(SyncState(id=1, relay_url=base, association_id=association_id,
+                                  association_name="ベンチ町内会", device_name="bench",
+                                  epoch=epoch, cursor=0, paired_at=at))
+            session.add_all(OutboxOp(id=uuid.UUID(op["id"]), position=position,
+                                     kind=op["kind"], body=op["body"], created_at=at)
+                            for position, op in enumerate(
+                                (op for batch in self.batches for op in batch), start=1))
+        return store
+
+    def _push(self, base: str, store: Any, token: str) -> float:
+        """Flush the office file's outbox with the desktop's push; events per second."""
+        from desktop.domain.models import OutboxOp
+        from sync.client import RelayClient
+        from sync.engine import push_outbox
+
+        with RelayClient(base, token=token, tls=self.context) as client:
+            client.pull(after=0, limit=1, epoch="")  # connect, warm up (as the floor does)
+            began = time.perf_counter()
+            pushed = push_outbox(store, client, batch_size=BATCH)
+            seconds = time.perf_counter() - began
+        with store.read() as session:
+            left = session.query(OutboxOp).count()
+        if pushed != OPS or left:
+            raise RuntimeError(f"pushed {pushed} of {OPS} ops; {left} left in the outbox")
+        return OPS / seconds
 
     def _check(self, base: str, token: str) -> None:
         """Once: every op was applied and logged exactly once."""

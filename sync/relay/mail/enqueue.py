@@ -165,20 +165,28 @@ def set_addresses_many(connection: Connection, *, association_id: str,
         if (row.household_id, row.address.casefold()) not in mailable])
 
 
+_OK_ADDRESSES = (
+    select(mt.mail_address.c.household_id, mt.mail_address.c.address)
+    .where(mt.mail_address.c.association_id == bindparam("p_association_id"))
+    .where(mt.mail_address.c.state == STATE_OK)
+    .order_by(mt.mail_address.c.household_id, mt.mail_address.c.position))
+_OK_ADDRESSES_OF = _OK_ADDRESSES.where(
+    mt.mail_address.c.household_id.in_(bindparam("p_household_ids", expanding=True)))
+
+
 def _ok_addresses(connection: Connection, association_id: str,
                   household_ids: Iterable[str] | None) -> dict[str, list[str]]:
     """Household → its ``ok`` addresses in the roster's order (None: every household)."""
-    a = mt.mail_address
-    query = (select(a.c.household_id, a.c.address)
-             .where(a.c.association_id == association_id).where(a.c.state == STATE_OK)
-             .order_by(a.c.household_id, a.c.position))
     wanted = None if household_ids is None else set(household_ids)
     if wanted is not None and not wanted:
         return {}
+    parameters: dict[str, Any] = {"p_association_id": association_id}
+    query = _OK_ADDRESSES
     if wanted is not None and len(wanted) <= _IN_LIMIT:
-        query = query.where(a.c.household_id.in_(sorted(wanted)))
+        query = _OK_ADDRESSES_OF  # built once: a publish runs this for every batch
+        parameters["p_household_ids"] = sorted(wanted)
     found: dict[str, list[str]] = {}
-    for household_id, address in connection.execute(query):
+    for household_id, address in connection.execute(query, parameters):
         if wanted is None or household_id in wanted:
             found.setdefault(household_id, []).append(address)
     return found
