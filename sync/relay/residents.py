@@ -752,18 +752,24 @@ def store_safety(connection: Connection,
     dialect = connection.dialect
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     json_mark = mark if dialect.name == "sqlite" else f"CAST({mark} AS JSON)"
-    lock = "" if dialect.name == "sqlite" else " FOR UPDATE"  # SQLite holds the whole file
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    # The sessions and their associations' log counters in one query; PostgreSQL locks the
+    # counter rows (in association order, as lock_counter would one by one), SQLite's
+    # BEGIN IMMEDIATE already holds the whole file.
+    lock = "" if dialect.name == "sqlite" else " FOR UPDATE OF association"
+    raw = connection.connection.driver_connection
+    cursor = raw.cursor()  # type: ignore[union-attr]
     hashes = [hash_secret(answer.token) for answer in answers]
     wanted = sorted(set(hashes))
     cursor.execute(
         "SELECT token.token_hash, token.association_id, token.household_id, "
-        "association.disaster_on FROM token JOIN association "
+        "association.disaster_on, association.last_seq FROM token JOIN association "
         "ON association.id = token.association_id "
         f"WHERE token.token_hash IN ({', '.join([mark] * len(wanted))}) "
-        f"AND token.scope = {mark} AND token.revoked_at IS NULL",
+        f"AND token.scope = {mark} AND token.revoked_at IS NULL "
+        f"ORDER BY token.association_id{lock}",
         (*wanted, Scope.RESIDENT.value))
     sessions = {row[0]: row for row in cursor.fetchall()}
+    last_seqs = {row[1]: int(row[4]) for row in sessions.values()}
     results: list[bool | NotSignedIn] = []
     by_association: dict[str, list[tuple[SafetyAnswer, str]]] = {}
     for answer, token_hash in zip(answers, hashes, strict=True):
@@ -777,37 +783,46 @@ def store_safety(connection: Connection,
     at = now()
     at_text = iso(at)
     answered_at = _bind(rt.safety_answer.c.answered_at, dialect)(at)
-    kind = LogKind.SAFETY.value
-    for association_id, stored in sorted(by_association.items()):
-        cursor.execute(f"SELECT last_seq FROM association WHERE id = {mark}{lock}",
-                       (association_id,))
-        last = int(cursor.fetchone()[0])
-        answer_values: list[Any] = []
-        log_values: list[Any] = []
-        for seq, (answer, household_id) in enumerate(stored, start=last + 1):
-            answer_id = str(uuid7())
-            answer_values += (association_id, answer_id, household_id, answer.status,
-                              answer.note, answer.needs_help, answered_at)
-            needs_help = "true" if answer.needs_help else "false"
-            # Ids, status and time are plain ASCII: only the note needs JSON's quoting.
-            body = (f'{{"answer_id": "{answer_id}", "household_id": "{household_id}", '
-                    f'"status": "{answer.status}", "note": {json.dumps(answer.note)}, '
-                    f'"needs_help": {needs_help}, "at": "{at_text}"}}')
-            log_values += (association_id, seq, kind, body, at_text, household_id)
-        # One statement with many VALUES rows, not executemany: one step into the driver
-        # instead of one per row, each of which would wait for the GIL again.
-        answer_row = f"({', '.join([mark] * 7)})"
-        cursor.execute(
-            "INSERT INTO safety_answer (association_id, answer_id, household_id, status, note, "
-            f"needs_help, answered_at) VALUES {', '.join([answer_row] * len(stored))}",
-            answer_values)
-        log_row = f"({mark}, {mark}, {mark}, {json_mark}, {mark}, {mark})"
-        cursor.execute(
-            "INSERT INTO log (association_id, seq, kind, body, at, household_id) "
-            f"VALUES {', '.join([log_row] * len(stored))}", log_values)
-        cursor.execute(f"UPDATE association SET last_seq = {mark} WHERE id = {mark}",
-                       (last + len(stored), association_id))
+    # psycopg sends the writes in one round trip (pipeline mode); sqlite3 has no such thing.
+    pipeline = getattr(raw, "pipeline", None)
+    with pipeline() if pipeline is not None else contextlib.nullcontext():
+        for association_id, stored in sorted(by_association.items()):
+            _write_safety(cursor, mark=mark, json_mark=json_mark,
+                          association_id=association_id, last=last_seqs[association_id],
+                          stored=stored, answered_at=answered_at, at_text=at_text)
     return results
+
+
+def _write_safety(cursor: Any, *, mark: str, json_mark: str, association_id: str, last: int,
+                  stored: Sequence[tuple[SafetyAnswer, str]], answered_at: Any,
+                  at_text: str) -> None:
+    """The answers of one association, their log items after ``last`` and its new counter."""
+    kind = LogKind.SAFETY.value
+    answer_values: list[Any] = []
+    log_values: list[Any] = []
+    for seq, (answer, household_id) in enumerate(stored, start=last + 1):
+        answer_id = str(uuid7())
+        answer_values += (association_id, answer_id, household_id, answer.status,
+                          answer.note, answer.needs_help, answered_at)
+        needs_help = "true" if answer.needs_help else "false"
+        # Ids, status and time are plain ASCII: only the note needs JSON's quoting.
+        body = (f'{{"answer_id": "{answer_id}", "household_id": "{household_id}", '
+                f'"status": "{answer.status}", "note": {json.dumps(answer.note)}, '
+                f'"needs_help": {needs_help}, "at": "{at_text}"}}')
+        log_values += (association_id, seq, kind, body, at_text, household_id)
+    # One statement with many VALUES rows, not executemany: one step into the driver
+    # instead of one per row, each of which would wait for the GIL again.
+    answer_row = f"({', '.join([mark] * 7)})"
+    cursor.execute(
+        "INSERT INTO safety_answer (association_id, answer_id, household_id, status, note, "
+        f"needs_help, answered_at) VALUES {', '.join([answer_row] * len(stored))}",
+        answer_values)
+    log_row = f"({mark}, {mark}, {mark}, {json_mark}, {mark}, {mark})"
+    cursor.execute(
+        "INSERT INTO log (association_id, seq, kind, body, at, household_id) "
+        f"VALUES {', '.join([log_row] * len(stored))}", log_values)
+    cursor.execute(f"UPDATE association SET last_seq = {mark} WHERE id = {mark}",
+                   (last + len(stored), association_id))
 
 
 def _bind(column: Any, dialect: Any) -> Callable[[Any], Any]:
