@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -240,3 +240,24 @@ def upgrade(database: Database, revision: str = "head") -> None:
         config = alembic_config()
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+# ---------------------------------------------------------------- statements for the driver
+# The hot paths (the disaster burst's safety answers, pushed ops, queued mails) write some
+# statements out for the driver: building and binding Core statements cost more there than the
+# database's own work.
+
+
+def param_mark(dialect: Any) -> str:
+    """The driver's parameter marker: ``?`` for sqlite3, ``%s`` for psycopg."""
+    return "?" if dialect.paramstyle == "qmark" else "%s"
+
+
+def driver_value(column: Any, dialect: Any) -> Callable[[Any], Any]:
+    """How ``column``'s SQLAlchemy type hands a value to ``dialect``'s driver."""
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return process if process is not None else _as_is
+
+
+def _as_is(value: Any) -> Any:
+    return value

@@ -72,7 +72,7 @@ from sync.relay.auth import (
     office_token,
     redeem_pairing_code,
 )
-from sync.relay.db import Database, current_epoch, iso, now
+from sync.relay.db import Database, current_epoch, driver_value, iso, now, param_mark
 from sync.relay.mail.enqueue import MailPlan
 from sync.relay.ratelimit import RateLimiter
 
@@ -196,8 +196,7 @@ def _driver_sql(dialect: Any) -> _DriverSql:
     quote = dialect.identifier_preparer.quote
     t = tables
     key = ("association_id", "household_id")
-    process = t.applied_op.c.applied_at.type.dialect_impl(dialect).bind_processor(dialect)
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    mark = param_mark(dialect)
     return _DriverSql(
         mark=mark,
         household_upsert=_insert_head(t.household, _HOUSEHOLD_COLUMNS, quote) + "{rows}"
@@ -219,12 +218,8 @@ def _driver_sql(dialect: Any) -> _DriverSql:
                                                    else " FOR UPDATE")),
         set_counter=(f"UPDATE {quote(t.association.name)} SET {quote('last_seq')} = {mark} "
                      f"WHERE {quote('id')} = {mark}"),
-        to_driver_time=process if process is not None else _same,
+        to_driver_time=driver_value(t.applied_op.c.applied_at, dialect),
     )
-
-
-def _same(value: Any) -> Any:
-    return value
 
 
 def _insert_rows(connection: Connection, template: str, mark: str,

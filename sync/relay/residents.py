@@ -62,7 +62,15 @@ from sync.protocol import OP_FIELDS, LogKind, OpKind, SafetyStatus, Scope, hash_
 from sync.relay import resident_tables as rt
 from sync.relay import tables
 from sync.relay.auth import issue_token
-from sync.relay.db import Database, append_log, as_utc, iso, now
+from sync.relay.db import (
+    Database,
+    append_log,
+    as_utc,
+    driver_value,
+    iso,
+    now,
+    param_mark,
+)
 from sync.relay.fast_route import FastPostRoute
 from sync.relay.ratelimit import RateLimiter
 from sync.relay.resident_text import DEFAULT_LANGUAGE, LANGUAGES, language_of, text
@@ -750,7 +758,7 @@ def store_safety(connection: Connection,
     statement handling cost more per batch than the database did. Only the timestamp goes
     through its column type, once per batch."""
     dialect = connection.dialect
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    mark = param_mark(dialect)
     json_mark = mark if dialect.name == "sqlite" else f"CAST({mark} AS JSON)"
     # The sessions and their associations' log counters in one query; PostgreSQL locks the
     # counter rows (in association order, as lock_counter would one by one), SQLite's
@@ -782,7 +790,7 @@ def store_safety(connection: Connection,
             by_association.setdefault(row[1], []).append((answer, row[2]))
     at = now()
     at_text = iso(at)
-    answered_at = _bind(rt.safety_answer.c.answered_at, dialect)(at)
+    answered_at = driver_value(rt.safety_answer.c.answered_at, dialect)(at)
     # psycopg sends the writes in one round trip (pipeline mode); sqlite3 has no such thing.
     pipeline = getattr(raw, "pipeline", None)
     with pipeline() if pipeline is not None else contextlib.nullcontext():
@@ -823,16 +831,6 @@ def _write_safety(cursor: Any, *, mark: str, json_mark: str, association_id: str
         f"VALUES {', '.join([log_row] * len(stored))}", log_values)
     cursor.execute(f"UPDATE association SET last_seq = {mark} WHERE id = {mark}",
                    (last + len(stored), association_id))
-
-
-def _bind(column: Any, dialect: Any) -> Callable[[Any], Any]:
-    """How ``column``'s type hands a value to this dialect's driver."""
-    process = column.type.dialect_impl(dialect).bind_processor(dialect)
-    return process if process is not None else _same
-
-
-def _same(value: T) -> T:
-    return value
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,7 @@ from sqlalchemy import Connection, Table, bindparam, delete, insert, select, upd
 from sync.protocol import hash_secret
 from sync.relay import mail_tables as mt
 from sync.relay import tables
-from sync.relay.db import iso
+from sync.relay.db import driver_value, iso
 
 DEFAULT_MAIL_DOMAIN: Final = "kairan-relay.invalid"  # RFC 2606: never a real host
 TOKEN_ALPHABET: Final = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base32
@@ -207,7 +207,7 @@ def _insert_rows(connection: Connection, table: Table, rows: list[dict[str, Any]
     dialect = connection.dialect
     quote = dialect.identifier_preparer.quote
     columns = list(table.c)
-    convert = [_converter(column, dialect) for column in columns]
+    convert = [driver_value(column, dialect) for column in columns]
     head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(c.name) for c in columns)}) "
     tail = " ON CONFLICT DO NOTHING" if ignore_duplicates else ""
     if dialect.name == "sqlite":
@@ -221,16 +221,6 @@ def _insert_rows(connection: Connection, table: Table, rows: list[dict[str, Any]
         head + f"SELECT * FROM unnest({arrays})" + tail,
         tuple([c(row[column.name]) for row in rows]
               for c, column in zip(convert, columns, strict=True)))
-
-
-def _converter(column: Any, dialect: Any) -> Any:
-    """How ``column``'s type hands a value to this dialect's driver."""
-    process = column.type.dialect_impl(dialect).bind_processor(dialect)
-    return process if process is not None else _same
-
-
-def _same(value: Any) -> Any:
-    return value
 
 
 def _queue(connection: Connection, *, association_id: str, kind: str,
