@@ -979,6 +979,11 @@ _environment = Environment(
 )
 
 
+def render(template: str, **context: Any) -> str:
+    """A template of the relay's pages (the resident page's and the mail links') as HTML."""
+    return _environment.get_template(template).render(**context)
+
+
 def format_day(language: str, value: date | None) -> str:
     """A date as residents read it: 令和7年4月1日(火) / Tue 1 Apr 2025."""
     if value is None or value == date.min:
@@ -1007,8 +1012,8 @@ def _page(request: Request, template: str, *, status: int = 200,
     language = _language(request)
     token = request.cookies.get(SESSION_COOKIE)
     here = request.url.path
-    html = _environment.get_template(template).render(
-        lang=language, t=partial(text, language), day=partial(format_day, language),
+    html = render(
+        template, lang=language, t=partial(text, language), day=partial(format_day, language),
         moment=partial(format_moment, language), resident=resident,
         csrf=csrf_token(token) if token and resident is not None else "",
         here=here, languages=LANGUAGES, **context)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import keyring
 import pytest
 from PySide6.QtWidgets import (
     QDialog,
@@ -32,6 +33,10 @@ from desktop.ui import messages as messages_module
 from desktop.ui.main_window import MainWindow
 from desktop.ui.settings import Settings
 from tests.ui.helpers import DEMO_HOUSEHOLDS, DEMO_SEED, TODAY, YEAR, Asked, Messages
+
+if TYPE_CHECKING:
+    from tests.relay.relay_server import RunningRelay, TlsFiles
+    from tests.sync.helpers import MemoryKeyring
 from tests.ui.sharing_fakes import FakeService, SheetRecorder, install
 
 # ---------------------------------------------------------------- the demo association
@@ -165,3 +170,40 @@ def sheet(monkeypatch: pytest.MonkeyPatch) -> SheetRecorder:
     recorder = SheetRecorder()
     monkeypatch.setattr(recovery_sheet, "recovery_sheet_pdf", recorder)
     return recorder
+
+
+# ---------------------------------------------------------------- a relay for the sync windows
+# (the relay's modules are imported only by the tests that ask for one)
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    """An in-memory keyring in place of the OS one, for pairing."""
+    from tests.sync.helpers import MemoryKeyring
+
+    before = keyring.get_keyring()
+    ring = MemoryKeyring()
+    keyring.set_keyring(ring)
+    yield ring
+    keyring.set_keyring(before)
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    """A trial CA and server certificate for the module's relays."""
+    from tests.relay.relay_server import make_tls_files
+
+    return make_tls_files(tmp_path_factory.mktemp("ui-relay-tls"))
+
+
+@pytest.fixture
+def relay(tmp_path: Path, tls_files: TlsFiles) -> Iterator[RunningRelay]:
+    """A real relay over HTTPS on SQLite, without the residents' pages and with no rate
+    limit to speak of."""
+    from sync.relay.config import Settings
+    from tests.relay.relay_server import running_relay
+
+    with running_relay(f"sqlite:///{tmp_path / 'relay.db'}", tls_files,
+                       settings=Settings(rate_burst=10_000, rate_per_second=10_000.0),
+                       resident_routes=lambda _database: []) as running:
+        yield running

@@ -11,7 +11,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import keyring
@@ -25,9 +24,8 @@ from desktop.ui.main_window import MainWindow
 from desktop.ui.sync_actions import SyncActions
 from sync import outbox
 from sync.engine import Outcome
-from sync.relay.config import Settings
 from sync.relay.db import append_log
-from tests.relay.relay_server import RunningRelay, TlsFiles, make_tls_files, running_relay
+from tests.relay.relay_server import RunningRelay
 from tests.sync.helpers import MemoryKeyring
 from tests.ui.helpers import Messages
 
@@ -82,28 +80,6 @@ class SwitchableProxy:
                 sink.sendall(data)
         with contextlib.suppress(OSError):
             sink.shutdown(socket.SHUT_WR)
-
-
-@pytest.fixture
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    before = keyring.get_keyring()
-    ring = MemoryKeyring()
-    keyring.set_keyring(ring)
-    yield ring
-    keyring.set_keyring(before)
-
-
-@pytest.fixture(scope="module")
-def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
-    return make_tls_files(tmp_path_factory.mktemp("ui-sync-tls"))
-
-
-@pytest.fixture
-def relay(tmp_path: Path, tls_files: TlsFiles) -> Iterator[RunningRelay]:
-    with running_relay(f"sqlite:///{tmp_path / 'relay.db'}", tls_files,
-                       settings=Settings(rate_burst=10_000, rate_per_second=10_000.0),
-                       resident_routes=lambda _database: []) as running:
-        yield running
 
 
 @pytest.fixture

@@ -5,12 +5,10 @@ downloaded), once a day, quiet when offline or not paired; the Help menu's check
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import keyring
 import pytest
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QFont
@@ -30,9 +28,8 @@ from desktop.ui.settings import (
 from sync import credentials
 from sync.pairing import pair
 from sync.relay import releases
-from sync.relay.config import Settings as RelaySettings
 from sync.update_check import UpdateNotice
-from tests.relay.relay_server import RunningRelay, TlsFiles, make_tls_files, running_relay
+from tests.relay.relay_server import RunningRelay
 from tests.sync.helpers import MemoryKeyring, mark_paired
 from tests.ui.helpers import TODAY, Messages, menu_titles
 
@@ -65,28 +62,6 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> Browser:
     recorder = Browser()
     monkeypatch.setattr(QDesktopServices, "openUrl", staticmethod(recorder))
     return recorder
-
-
-@pytest.fixture
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    before = keyring.get_keyring()
-    ring = MemoryKeyring()
-    keyring.set_keyring(ring)
-    yield ring
-    keyring.set_keyring(before)
-
-
-@pytest.fixture(scope="module")
-def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
-    return make_tls_files(tmp_path_factory.mktemp("ui-update-tls"))
-
-
-@pytest.fixture
-def relay(tmp_path: Path, tls_files: TlsFiles) -> Iterator[RunningRelay]:
-    with running_relay(f"sqlite:///{tmp_path / 'relay.db'}", tls_files,
-                       settings=RelaySettings(rate_burst=10_000, rate_per_second=10_000.0),
-                       resident_routes=lambda _database: []) as running:
-        yield running
 
 
 @pytest.fixture

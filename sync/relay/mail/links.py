@@ -32,11 +32,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
-from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlencode
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy import Connection, func, select, update
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -77,6 +75,7 @@ from sync.relay.residents import (
     parse_form,
     parse_safety,
     record_read,
+    render,
     store_safety,
 )
 
@@ -90,7 +89,6 @@ LINK_PER_SECOND: Final = 5.0  # … and then five a second (a carrier's gateway 
 BORROWED_LABEL: Final = "mail link"
 UNSUBSCRIBED: Final = "unsubscribed"
 
-_TEMPLATES = Path(__file__).parent.parent / "templates"
 _HEADERS: Final = {
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; "
                                "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
@@ -101,13 +99,6 @@ _HEADERS: Final = {
     "Cache-Control": "no-store",
     "Strict-Transport-Security": "max-age=31536000",
 }
-_environment = Environment(
-    loader=FileSystemLoader(_TEMPLATES),
-    autoescape=select_autoescape(default=True, default_for_string=True),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
 
 
 # ---------------------------------------------------------------- the link and what it does
@@ -262,8 +253,8 @@ def _language(request: Request, form: Mapping[str, str] | None = None) -> str:
 
 def _page(request: Request, template: str, *, language: str, status: int = 200,
           link: Link | None = None, **context: Any) -> HTMLResponse:
-    html = _environment.get_template(template).render(
-        lang=language, languages=LANGUAGES, t=partial(text, language),
+    html = render(
+        template, lang=language, languages=LANGUAGES, t=partial(text, language),
         day=partial(format_day, language), moment=partial(format_moment, language),
         link=link, resident=None if link is None else link.resident, here=request.url.path,
         base="" if link is None else f"{PREFIX}/{link.token}",
