@@ -536,29 +536,44 @@ class _Cycle:
 
     def pull(self) -> None:
         restarts = 0
-        while not self.cancelled():
-            with self.store.read() as session:
-                pairing = _pairing(session)
-            if pairing is None:
-                raise _Stop
-            try:
-                page = self.client.pull(after=pairing.cursor, limit=self.page_limit,
-                                        epoch=pairing.epoch)
-                if pairing.epoch and page.epoch != pairing.epoch:
-                    raise EpochChanged(page.epoch)
-            except EpochChanged as change:
-                restarts += 1
-                if restarts > MAX_EPOCH_RESTARTS:
-                    raise RelayUnavailable(
-                        _("The relay keeps changing its database. Kairan tries again later."),
-                        offline=False) from change
-                self._restart(pairing, change.epoch)
-                continue
-            if not self._apply(pairing, page.epoch, page.items):
-                continue  # the pairing changed meanwhile: read it again
-            if not page.more:
-                return
-        raise _Stop
+        # While a full page is applied, the next one is already being fetched (the relay and
+        # this file each keep a core busy); it is used only if the file's cursor is then
+        # where that request started.
+        ahead: tuple[tuple[str, int], Future[LogPage]] | None = None
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="kairan-pull") as pool:
+            while not self.cancelled():
+                with self.store.read() as session:
+                    pairing = _pairing(session)
+                if pairing is None:
+                    raise _Stop
+                try:
+                    if ahead is not None and ahead[0] == (pairing.epoch, pairing.cursor):
+                        page = ahead[1].result()
+                    else:
+                        page = self.client.pull(after=pairing.cursor, limit=self.page_limit,
+                                                epoch=pairing.epoch)
+                    if pairing.epoch and page.epoch != pairing.epoch:
+                        raise EpochChanged(page.epoch)
+                except EpochChanged as change:
+                    restarts += 1
+                    if restarts > MAX_EPOCH_RESTARTS:
+                        raise RelayUnavailable(
+                            _("The relay keeps changing its database. Kairan tries again "
+                              "later."), offline=False) from change
+                    self._restart(pairing, change.epoch)
+                    continue
+                finally:
+                    ahead = None
+                if page.more and page.items:
+                    after = page.items[-1].seq
+                    ahead = ((page.epoch, after), pool.submit(
+                        self.client.pull, after=after, limit=self.page_limit,
+                        epoch=page.epoch))
+                if not self._apply(pairing, page.epoch, page.items):
+                    continue  # the pairing changed meanwhile: read it again
+                if not page.more:
+                    return
+            raise _Stop
 
     def _restart(self, pairing: Pairing, epoch: str) -> None:
         with self.store.write() as session:

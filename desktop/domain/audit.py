@@ -364,26 +364,55 @@ def _empty(value: object) -> bool:
 _ALWAYS_SKIPPED = frozenset({"created_at", "updated_at", "household_id"})
 
 
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What :func:`entry_for` needs of a tracked table, worked out once per table."""
+
+    spec: _Spec
+    keys: tuple[str, ...]  # the primary key's columns
+    leave_out: frozenset[str]  # never recorded as changes
+    has_secrets: bool
+
+
+_SHAPES: dict[str, _Shape] = {}
+
+
+def _shape(table: str) -> _Shape:
+    shape = _SHAPES.get(table)
+    if shape is None:
+        spec = _specs()[table]
+        keys = tuple(column.key for column in inspect(_models()[table]).primary_key)
+        shape = _SHAPES[table] = _Shape(
+            spec, keys, spec.skip | _ALWAYS_SKIPPED | frozenset(keys),
+            any(secret_table == table for secret_table, _column in _SECRETS))
+    return shape
+
+
 def entry_for(session: Session, table: str, action: str, values: Values,
               changes: Mapping[str, tuple[object, object]] | None = None, *,
               lookup: _Lookup | None = None) -> AuditEntryData:
     """The record of one row of a tracked ``table``: ``values`` are its columns (the old
-    ones for a delete), ``changes`` the (old, new) of an update."""
-    spec = _specs()[table]
+    ones for a delete), ``changes`` the (old, new) of an update. An added or deleted row's
+    changes come out as plain JSON values (see ``record_many``'s ``already_plain``)."""
+    shape = _shape(table)
     lookup = lookup or _Lookup(session)
-    model = _models()[table]
-    keys = [column.key for column in inspect(model).primary_key]
-    entity_id = ":".join(str(plain(values.get(key))) for key in keys)
-    leave_out = spec.skip | _ALWAYS_SKIPPED | set(keys)
+    entity_id = ":".join(str(plain(values.get(key))) for key in shape.keys)
+    recorded: dict[str, object]
     pairs: dict[str, tuple[object, object]]
-    if changes is None:
-        pairs = {key: (None, value) if action == "insert" else (value, None)
-                 for key, value in values.items() if key not in leave_out}
+    if changes is None:  # bulk inserts run through here, tens of thousands of rows at once
+        inserted = action == "insert"
+        pairs = {key: (None, plain(value)) if inserted else (plain(value), None)
+                 for key, value in values.items() if key not in shape.leave_out}
+        if shape.has_secrets:
+            pairs = _without_secrets(table, pairs)
+        recorded = {key: [old, new] for key, (old, new) in pairs.items()
+                    if not _empty(new if inserted else old)}
     else:
-        pairs = {key: pair for key, pair in changes.items() if key not in leave_out}
-    recorded: dict[str, object] = {
-        key: [old, new] for key, (old, new) in _without_secrets(table, pairs).items()
-        if changes is not None or not _empty(plain(new if action == "insert" else old))}
+        pairs = {key: pair for key, pair in changes.items() if key not in shape.leave_out}
+        if shape.has_secrets:
+            pairs = _without_secrets(table, pairs)
+        recorded = {key: [old, new] for key, (old, new) in pairs.items()}
+    spec = shape.spec
     if spec.label is not None:
         label = spec.label(values, lookup)
         if label:
@@ -404,7 +433,7 @@ def record_deletions(session: Session, model: type[SQLModel],
     rows = [dict(row) for row in session.execute(select(*columns).where(*where)).mappings()]
     lookup = _Lookup(session)
     return record_many(session, [entry_for(session, table, "delete", row, lookup=lookup)
-                                 for row in rows])
+                                 for row in rows], already_plain=True)
 
 
 def record_inserts(session: Session, model: type[SQLModel],
@@ -420,7 +449,7 @@ def record_inserts(session: Session, model: type[SQLModel],
 
         lookup.prefetch(Household, (row.get("household_id") for row in rows), "number")
     return record_many(session, [entry_for(session, table, "insert", row, lookup=lookup)
-                                 for row in rows])
+                                 for row in rows], already_plain=True)
 
 
 # ---------------------------------------------------------------- the ORM's writes

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
+from desktop.domain import audit
 from desktop.domain.circulars import CircularData, create_circular, send_circular
 from desktop.domain.models import (
     Ask,
@@ -17,6 +18,7 @@ from desktop.domain.models import (
     Reply,
     ReplyChannel,
     SafetyAnswer,
+    SafetyStatus,
 )
 from desktop.domain.replies import record_reply
 from desktop.domain.safety import disaster_state, set_disaster_mode
@@ -140,9 +142,21 @@ def test_safety_answers_are_stored_once(association_file: AssociationFile,
     item = ("safety", {"answer_id": answer_id, "household_id": str(town.households["0004"]),
                        "status": "contact", "note": "電話ください", "needs_help": True,
                        "at": AT})
+    household_id = town.households["0004"]
     with association_file.write() as session:
+        audit.attach(session, audit.RELAY)
         assert apply_items(session, _items(item, item)).safety == 1
         assert apply_items(session, _items(item)).safety == 0
+    with association_file.read() as session:  # written past the ORM: read back through it
         [stored] = session.exec(select(SafetyAnswer)).all()
-    assert (str(stored.id), stored.note, stored.needs_help, stored.channel) == (
-        answer_id, "電話ください", True, ReplyChannel.APP)
+        assert (str(stored.id), stored.household_id, stored.status, stored.note,
+                stored.needs_help, stored.channel, stored.at.replace(tzinfo=UTC),
+                stored.entered_by) == (
+            answer_id, household_id, SafetyStatus.CONTACT, "電話ください", True,
+            ReplyChannel.APP, datetime.fromisoformat(AT), "")
+        [record] = [e for e in audit.history(session) if e.entity == "safety_answer"]
+    assert (record.action, record.entity_id, record.household_id, record.summary,
+            record.changes) == (
+        "insert", uuid.UUID(answer_id).hex, household_id, "0004",
+        {"status": [None, "contact"], "note": [None, "電話ください"], "needs_help": [None, True],
+         "channel": [None, "app"], "at": [None, "2026-06-02T10:00:00.000000"]})

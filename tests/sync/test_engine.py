@@ -4,7 +4,9 @@ cursor, and an epoch change that pulls everything again and keeps the outbox."""
 
 from __future__ import annotations
 
+import threading
 import uuid
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 import pytest
@@ -17,7 +19,7 @@ from sync import outbox
 from sync.backoff import Backoff
 from sync.client import RelayRefused, RelayUnavailable
 from sync.engine import Outcome, read_status, sync_once, sync_until_done
-from sync.protocol import Op
+from sync.protocol import LogPage, Op
 from tests.domain.test_circulars import Town, build_town
 from tests.sync.helpers import FakeRelay, mark_paired
 
@@ -186,6 +188,58 @@ def test_pull_applies_pages_and_moves_the_cursor(association_file: AssociationFi
         assert state is not None and state.cursor == 4
     assert {reply.channel for reply in replies} == {ReplyChannel.APP}
     assert sync_once(association_file, relay).applied.changed == 0  # nothing new
+
+
+@dataclass
+class _PullRecording(FakeRelay):
+    """Records each pull: where it started and on which thread."""
+
+    pulls: list[tuple[int, str]] = field(default_factory=list)
+
+    def pull(self, *, after: int, limit: int, epoch: str) -> LogPage:
+        self.pulls.append((after, threading.current_thread().name))
+        return super().pull(after=after, limit=limit, epoch=epoch)
+
+
+def _answers(relay: FakeRelay, town: Town, circular_id: uuid.UUID, count: int) -> None:
+    for number in range(1, count + 1):
+        relay.add("answer", {"answer_id": str(uuid.uuid4()), "circular_id": str(circular_id),
+                             "household_id": str(town.households[f"{number:04d}"]),
+                             "answers": ["出席"], "channel": "app",
+                             "at": "2025-10-02T10:00:00+00:00"})
+
+
+def test_the_next_page_is_fetched_while_one_is_applied(association_file: AssociationFile
+                                                       ) -> None:
+    town, circular_id = _town_with_circular(association_file)
+    relay = _PullRecording()
+    _answers(relay, town, circular_id, 5)
+    status = sync_once(association_file, relay, page_limit=2)
+    assert status.applied.answers == 5
+    # Each page fetched once: the first by the cycle, the next ones read ahead.
+    assert [after for after, _thread in relay.pulls] == [0, 2, 4]
+    assert [thread.startswith("kairan-pull") for _after, thread in relay.pulls] == [
+        False, True, True]
+
+
+def test_a_page_read_ahead_from_an_old_epoch_is_not_applied(association_file: AssociationFile
+                                                            ) -> None:
+    town, circular_id = _town_with_circular(association_file)
+
+    class Restored(_PullRecording):
+        def pull(self, *, after: int, limit: int, epoch: str) -> LogPage:
+            if after == 2 and self.epoch == "e1":  # restored while page one was applied
+                self.epoch, self.log = "e2", self.log[:1]
+            return super().pull(after=after, limit=limit, epoch=epoch)
+
+    relay = Restored()
+    _answers(relay, town, circular_id, 4)
+    status = sync_once(association_file, relay, page_limit=2)
+    assert status.outcome == Outcome.SYNCED
+    assert [after for after, _thread in relay.pulls] == [0, 2, 0]  # all again, once
+    with association_file.read() as session:
+        state = session.get(SyncState, 1)
+        assert state is not None and (state.epoch, state.cursor) == ("e2", 1)
 
 
 def test_an_epoch_change_pulls_everything_again_and_keeps_the_outbox(
