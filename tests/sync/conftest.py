@@ -9,14 +9,13 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import keyring
 import pytest
 
 from desktop.store.association_file import AssociationFile
 from sync.pairing import pair
 from sync.relay.config import Settings
 from tests.relay.relay_server import RunningRelay, TlsFiles, make_tls_files, running_relay
-from tests.sync.helpers import MemoryKeyring
+from tests.sync.helpers import MemoryKeyring, memory_keyring_installed
 
 TODAY = date(2026, 6, 1)
 # The fault tests send many requests in a short time: no rate limit gets in their way.
@@ -26,11 +25,8 @@ GENEROUS = Settings(rate_burst=100_000, rate_per_second=100_000.0)
 @pytest.fixture(autouse=True)
 def memory_keyring() -> Iterator[MemoryKeyring]:
     """An empty in-memory keyring for the test; the one before is put back afterwards."""
-    before = keyring.get_keyring()
-    ring = MemoryKeyring()
-    keyring.set_keyring(ring)
-    yield ring
-    keyring.set_keyring(before)
+    with memory_keyring_installed() as ring:
+        yield ring
 
 
 @pytest.fixture(scope="session")

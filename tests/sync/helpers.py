@@ -5,11 +5,13 @@ integration tests use the real relay over HTTPS)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import keyring
 from keyring.backend import KeyringBackend
 from sqlmodel import Session
 
@@ -44,6 +46,19 @@ class MemoryKeyring(KeyringBackend):
 
     def delete_password(self, service: str, username: str) -> None:
         self.passwords.pop((service, username), None)
+
+
+@contextmanager
+def memory_keyring_installed() -> Iterator[MemoryKeyring]:
+    """An empty :class:`MemoryKeyring` in place of the current keyring, which is put back
+    afterwards (never the OS keyring in a test)."""
+    before = keyring.get_keyring()
+    ring = MemoryKeyring()
+    keyring.set_keyring(ring)
+    try:
+        yield ring
+    finally:
+        keyring.set_keyring(before)
 
 
 def mark_paired(session: Session, *, relay_url: str = "https://relay.test",

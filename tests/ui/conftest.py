@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import keyring
 import pytest
 from PySide6.QtWidgets import (
     QDialog,
@@ -179,13 +178,10 @@ def sheet(monkeypatch: pytest.MonkeyPatch) -> SheetRecorder:
 @pytest.fixture
 def memory_keyring() -> Iterator[MemoryKeyring]:
     """An in-memory keyring in place of the OS one, for pairing."""
-    from tests.sync.helpers import MemoryKeyring
+    from tests.sync.helpers import memory_keyring_installed
 
-    before = keyring.get_keyring()
-    ring = MemoryKeyring()
-    keyring.set_keyring(ring)
-    yield ring
-    keyring.set_keyring(before)
+    with memory_keyring_installed() as ring:
+        yield ring
 
 
 @pytest.fixture(scope="module")
