@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from functools import partial
 from pathlib import Path
-from typing import Any, Final, TypeVar, overload
+from typing import Any, Final, TypeVar, cast, overload
 from urllib.parse import unquote
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -69,11 +69,11 @@ from sync.relay.db import (
     driver_value,
     iso,
     now,
-    param_mark,
 )
 from sync.relay.fast_route import FastPostRoute
 from sync.relay.ratelimit import RateLimiter
 from sync.relay.resident_text import DEFAULT_LANGUAGE, LANGUAGES, language_of, text
+from sync.relay.safety_process import NOT_SIGNED_IN, STORED, ProcessGone, SafetyProcess
 
 T = TypeVar("T")
 
@@ -94,6 +94,7 @@ MAX_AGENDA_ITEMS: Final = PROTOCOL_MAX_AGENDA_ITEMS  # agenda items a meeting ma
 JOIN_FAILURES: Final = 10  # wrong codes per client address …
 JOIN_WINDOW_SECONDS: Final = 600.0  # … within this many seconds, then a pause
 MAX_BATCH: Final = 256  # requests committed together by the group writer
+PROCESS_RETRY_SECONDS: Final = 60.0  # after the safety writer process failed or died
 POST_BURST: Final = 20  # forms one phone may send at once …
 POST_PER_SECOND: Final = 0.2  # … and then one per 5 s (answers, not a flood of log items)
 JST: Final = timezone(timedelta(hours=9), "JST")  # no daylight saving in Japan
@@ -141,6 +142,10 @@ _Work = Callable[[Connection], Any] | SafetyAnswer
 class _Queue:
     pending: list[tuple[_Work, asyncio.Future[Any]]] = field(default_factory=list)
     draining: asyncio.Task[None] | None = None
+    process: SafetyProcess | None = None  # the safety answers' writer, once it is ready
+    keeper: asyncio.Task[None] | None = None  # starts, watches and at the end stops it
+    tried: asyncio.Event = field(default_factory=asyncio.Event)  # the keeper's start attempt
+    retry_at: float = 0.0  # after a child failed to start: not again before (monotonic)
 
 
 class GroupWriter:
@@ -150,7 +155,9 @@ class GroupWriter:
     :class:`SafetyAnswer`. One task per event loop takes everything queued (up to
     :data:`MAX_BATCH`) and runs it in a worker thread in one write transaction, then commits.
     A batch of safety answers only (the disaster burst) is stored in a few statements for all
-    of them (:func:`store_safety`); otherwise each work runs in a savepoint of its own. Each
+    of them (:func:`store_safety`), by a process of its own (:mod:`sync.relay.safety_process`)
+    once that has started — the first safety answer or safety page starts it — and in the
+    thread until then or if it fails; otherwise each work runs in a savepoint of its own. Each
     caller gets its result — or its exception, which rolled back only its own work — after the
     commit, so an answer is durable before the resident is told it was sent.
     """
@@ -159,6 +166,7 @@ class GroupWriter:
         self.database = database
         self._queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Queue] = \
             weakref.WeakKeyDictionary()
+        self._process_url = _process_url(database)
 
     @overload
     async def run(self, work: SafetyAnswer) -> bool: ...
@@ -170,22 +178,74 @@ class GroupWriter:
         """Run ``work`` in a write transaction shared with other requests; its result
         (for a :class:`SafetyAnswer`: True when stored, False when disaster mode is off)."""
         loop = asyncio.get_running_loop()
-        queue = self._queues.get(loop)
-        if queue is None:
-            queue = self._queues[loop] = _Queue()
+        queue = self._queue(loop)
+        if isinstance(work, SafetyAnswer):
+            self._keep_process(queue, loop)
         future: asyncio.Future[Any] = loop.create_future()
         queue.pending.append((work, future))
         if queue.draining is None:
             queue.draining = loop.create_task(self._drain(queue))
         return await future
 
+    def prepare_for_safety(self) -> None:
+        """Start the safety answers' writer process now (from a running event loop), since a
+        burst of answers may follow: the safety check is being shown."""
+        loop = asyncio.get_running_loop()
+        self._keep_process(self._queue(loop), loop)
+
+    async def ready_for_safety(self) -> SafetyProcess | None:
+        """Start the safety answers' writer process if it is not running and wait for it:
+        the process, or None when safety answers are stored in the thread for now."""
+        loop = asyncio.get_running_loop()
+        queue = self._queue(loop)
+        self._keep_process(queue, loop)
+        if queue.keeper is not None:
+            await queue.tried.wait()
+        return queue.process
+
+    def _queue(self, loop: asyncio.AbstractEventLoop) -> _Queue:
+        queue = self._queues.get(loop)
+        if queue is None:
+            queue = self._queues[loop] = _Queue()
+        return queue
+
+    def _keep_process(self, queue: _Queue, loop: asyncio.AbstractEventLoop) -> None:
+        if self._process_url is None or queue.keeper is not None \
+                or time.monotonic() < queue.retry_at:
+            return
+        queue.tried.clear()
+        queue.keeper = loop.create_task(self._keep(queue, self._process_url))
+
+    async def _keep(self, queue: _Queue, url: str) -> None:
+        """Start the child and hold it until it ends; when this task is cancelled (the event
+        loop shuts down) stop it."""
+        try:
+            process = await SafetyProcess.start(url)
+        except ProcessGone:
+            queue.retry_at = time.monotonic() + PROCESS_RETRY_SECONDS
+            queue.keeper = None
+            queue.tried.set()
+            return
+        queue.process = process
+        queue.tried.set()
+        try:
+            await process.process.wait()
+            queue.retry_at = time.monotonic() + PROCESS_RETRY_SECONDS  # it died: not at once
+        finally:
+            queue.process = None
+            queue.keeper = None
+            await asyncio.shield(process.close())
+
     async def _drain(self, queue: _Queue) -> None:
         try:
             while queue.pending:
                 batch = queue.pending[:MAX_BATCH]
                 del queue.pending[:MAX_BATCH]
+                works = [w for w, _f in batch]
                 try:
-                    outcomes = await run_in_threadpool(self.commit, [w for w, _f in batch])
+                    outcomes = await self._in_process(queue.process, works)
+                    if outcomes is None:
+                        outcomes = await run_in_threadpool(self.commit, works)
                 except Exception as error:  # the commit itself failed: nobody's work stands
                     for _work, future in batch:
                         if not future.done():
@@ -200,6 +260,28 @@ class GroupWriter:
                         future.set_exception(value)
         finally:
             queue.draining = None
+
+    @staticmethod
+    async def _in_process(process: SafetyProcess | None,
+                          works: Sequence[_Work]) -> list[tuple[bool, Any]] | None:
+        """A batch of safety answers only, stored by the writer process: per work the
+        outcome; None when the thread must store it (no process, other work, or the child
+        rolled it back). A child that went away after taking the batch fails the batch:
+        it may have been stored, so it is not stored again."""
+        if process is None or not all(isinstance(w, SafetyAnswer) for w in works):
+            return None
+        answers = cast(Sequence[SafetyAnswer], works)
+        try:
+            results = await process.store(
+                [(a.token, a.status, a.note, a.needs_help) for a in answers])
+        except ProcessGone as gone:
+            if gone.sent:
+                raise
+            return None
+        if results is None:
+            return None
+        return [(False, NotSignedIn()) if result == NOT_SIGNED_IN else (True, result == STORED)
+                for result in results]
 
     def commit(self, works: Sequence[_Work]) -> list[tuple[bool, Any]]:
         """Run ``works`` in one write transaction and commit; per work ``(True, result)`` or
@@ -227,6 +309,16 @@ def _one(connection: Connection, work: Callable[[Connection], Any]) -> tuple[boo
             return True, work(connection)
     except Exception as error:  # handed to its own request only
         return False, error
+
+
+def _process_url(database: Database) -> str | None:
+    """The URL a writer process opens ``database`` by, or None for an in-memory SQLite
+    database, which no other process can open."""
+    url = database.engine.url
+    if url.get_backend_name() == "sqlite" and (
+            url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"):
+        return None
+    return url.render_as_string(hide_password=False)
 
 
 def _store_one(connection: Connection, answer: SafetyAnswer) -> bool:
@@ -758,24 +850,12 @@ def store_safety(connection: Connection,
     statement handling cost more per batch than the database did. Only the timestamp goes
     through its column type, once per batch."""
     dialect = connection.dialect
-    mark = param_mark(dialect)
-    json_mark = mark if dialect.name == "sqlite" else f"CAST({mark} AS JSON)"
-    # The sessions and their associations' log counters in one query; PostgreSQL locks the
-    # counter rows (in association order, as lock_counter would one by one), SQLite's
-    # BEGIN IMMEDIATE already holds the whole file.
-    lock = "" if dialect.name == "sqlite" else " FOR UPDATE OF association"
+    sql = _SAFETY_SQL[dialect.name == "postgresql"]
     raw = connection.connection.driver_connection
     cursor = raw.cursor()  # type: ignore[union-attr]
     hashes = [hash_secret(answer.token) for answer in answers]
     wanted = sorted(set(hashes))
-    cursor.execute(
-        "SELECT token.token_hash, token.association_id, token.household_id, "
-        "association.disaster_on, association.last_seq FROM token JOIN association "
-        "ON association.id = token.association_id "
-        f"WHERE token.token_hash IN ({', '.join([mark] * len(wanted))}) "
-        f"AND token.scope = {mark} AND token.revoked_at IS NULL "
-        f"ORDER BY token.association_id{lock}",
-        (*wanted, Scope.RESIDENT.value))
+    cursor.execute(sql.sessions(len(wanted)), sql.keys(wanted, Scope.RESIDENT.value))
     sessions = {row[0]: row for row in cursor.fetchall()}
     last_seqs = {row[1]: int(row[4]) for row in sessions.values()}
     results: list[bool | NotSignedIn] = []
@@ -795,42 +875,143 @@ def store_safety(connection: Connection,
     pipeline = getattr(raw, "pipeline", None)
     with pipeline() if pipeline is not None else contextlib.nullcontext():
         for association_id, stored in sorted(by_association.items()):
-            _write_safety(cursor, mark=mark, json_mark=json_mark,
-                          association_id=association_id, last=last_seqs[association_id],
-                          stored=stored, answered_at=answered_at, at_text=at_text)
+            last = last_seqs[association_id]
+            rows = _SafetyRows.of(stored, association_id=association_id, first_seq=last + 1,
+                                  answered_at=answered_at, at_text=at_text)
+            sql.write(cursor, rows)
+            cursor.execute(sql.set_counter, (last + len(stored), association_id))
     return results
 
 
-def _write_safety(cursor: Any, *, mark: str, json_mark: str, association_id: str, last: int,
-                  stored: Sequence[tuple[SafetyAnswer, str]], answered_at: Any,
-                  at_text: str) -> None:
-    """The answers of one association, their log items after ``last`` and its new counter."""
-    kind = LogKind.SAFETY.value
-    answer_values: list[Any] = []
-    log_values: list[Any] = []
-    for seq, (answer, household_id) in enumerate(stored, start=last + 1):
-        answer_id = str(uuid7())
-        answer_values += (association_id, answer_id, household_id, answer.status,
-                          answer.note, answer.needs_help, answered_at)
-        needs_help = "true" if answer.needs_help else "false"
+@dataclass(frozen=True, slots=True)
+class _SafetyRows:
+    """One association's answers of a batch, column by column, with their log items."""
+
+    association_id: str
+    answered_at: Any  # as the driver takes it
+    at_text: str
+    seqs: list[int]
+    answer_ids: list[str]
+    household_ids: list[str]
+    statuses: list[str]
+    notes: list[str]
+    needs_help: list[bool]
+    bodies: list[str]  # the log items' JSON
+
+    @classmethod
+    def of(cls, stored: Sequence[tuple[SafetyAnswer, str]], *, association_id: str,
+           first_seq: int, answered_at: Any, at_text: str) -> _SafetyRows:
+        answer_ids = [str(uuid7()) for _ in stored]
         # Ids, status and time are plain ASCII: only the note needs JSON's quoting.
-        body = (f'{{"answer_id": "{answer_id}", "household_id": "{household_id}", '
-                f'"status": "{answer.status}", "note": {json.dumps(answer.note)}, '
-                f'"needs_help": {needs_help}, "at": "{at_text}"}}')
-        log_values += (association_id, seq, kind, body, at_text, household_id)
-    # One statement with many VALUES rows, not executemany: one step into the driver
-    # instead of one per row, each of which would wait for the GIL again.
-    answer_row = f"({', '.join([mark] * 7)})"
-    cursor.execute(
+        bodies = [f'{{"answer_id": "{answer_id}", "household_id": "{household_id}", '
+                  f'"status": "{answer.status}", "note": {json.dumps(answer.note)}, '
+                  f'"needs_help": {"true" if answer.needs_help else "false"}, '
+                  f'"at": "{at_text}"}}'
+                  for answer_id, (answer, household_id) in zip(answer_ids, stored, strict=True)]
+        return cls(association_id, answered_at, at_text,
+                   list(range(first_seq, first_seq + len(stored))), answer_ids,
+                   [household_id for _answer, household_id in stored],
+                   [answer.status for answer, _household in stored],
+                   [answer.note for answer, _household in stored],
+                   [answer.needs_help for answer, _household in stored], bodies)
+
+
+_SAFETY_KIND: Final = LogKind.SAFETY.value
+_SESSIONS_HEAD: Final = (
+    "SELECT token.token_hash, token.association_id, token.household_id, "
+    "association.disaster_on, association.last_seq FROM token JOIN association "
+    "ON association.id = token.association_id WHERE ")
+
+
+class _SafetySql:
+    """How one driver's cursor finds the sessions of a batch and writes its answers."""
+
+    set_counter: str
+
+    def sessions(self, count: int) -> str:
+        """The sessions (token, association, household, disaster mode, log counter) of
+        ``count`` token hashes, their associations' counters locked for this transaction."""
+        raise NotImplementedError
+
+    def keys(self, hashes: list[str], scope: str) -> tuple[Any, ...]:
+        """The parameters of :meth:`sessions`."""
+        raise NotImplementedError
+
+    def write(self, cursor: Any, rows: _SafetyRows) -> None:
+        """Insert ``rows``' answers and log items."""
+        raise NotImplementedError
+
+
+class _SqliteSafetySql(_SafetySql):
+    """The safety statements for sqlite3: one statement with many ``VALUES`` rows per table
+    (one step into the driver instead of one per row, each of which would wait for the GIL
+    again). ``BEGIN IMMEDIATE`` already holds the whole file, so nothing is locked."""
+
+    set_counter = "UPDATE association SET last_seq = ? WHERE id = ?"
+    _ANSWER_ROW = "(?, ?, ?, ?, ?, ?, ?)"
+    _LOG_ROW = f"(?, ?, '{_SAFETY_KIND}', ?, ?, ?)"
+
+    def sessions(self, count: int) -> str:
+        return (_SESSIONS_HEAD + f"token.token_hash IN ({', '.join(['?'] * count)}) "
+                "AND token.scope = ? AND token.revoked_at IS NULL")
+
+    def keys(self, hashes: list[str], scope: str) -> tuple[Any, ...]:
+        return (*hashes, scope)
+
+    def write(self, cursor: Any, rows: _SafetyRows) -> None:
+        count = len(rows.seqs)
+        cursor.execute(
+            "INSERT INTO safety_answer (association_id, answer_id, household_id, status, "
+            f"note, needs_help, answered_at) VALUES {', '.join([self._ANSWER_ROW] * count)}",
+            [value for row in zip([rows.association_id] * count, rows.answer_ids,
+                                  rows.household_ids, rows.statuses, rows.notes,
+                                  rows.needs_help, [rows.answered_at] * count, strict=True)
+             for value in row])
+        cursor.execute(
+            "INSERT INTO log (association_id, seq, kind, body, at, household_id) "
+            f"VALUES {', '.join([self._LOG_ROW] * count)}",
+            [value for row in zip([rows.association_id] * count, rows.seqs, rows.bodies,
+                                  [rows.at_text] * count, rows.household_ids, strict=True)
+             for value in row])
+
+
+class _PostgresSafetySql(_SafetySql):
+    """The safety statements for psycopg: one short statement per table whatever the batch,
+    the columns as arrays (``unnest``). psycopg parses a statement's text for its markers on
+    every call unless it has seen it before, which a statement with a row of markers per
+    answer never is; these also get prepared by the server after a few batches. The
+    counter rows are locked in association order, as :func:`lock_counter` would one by one."""
+
+    set_counter = "UPDATE association SET last_seq = %s WHERE id = %s"
+    _SESSIONS = (_SESSIONS_HEAD + "token.token_hash = ANY(%b) AND token.scope = %s "
+                 "AND token.revoked_at IS NULL ORDER BY token.association_id "
+                 "FOR UPDATE OF association")
+    _ANSWERS = (
         "INSERT INTO safety_answer (association_id, answer_id, household_id, status, note, "
-        f"needs_help, answered_at) VALUES {', '.join([answer_row] * len(stored))}",
-        answer_values)
-    log_row = f"({mark}, {mark}, {mark}, {json_mark}, {mark}, {mark})"
-    cursor.execute(
+        "needs_help, answered_at) SELECT %s, a, h, s, n, x, %s FROM "
+        "unnest(%b::text[], %b::text[], %b::text[], %b::text[], %b::boolean[]) "
+        "AS u(a, h, s, n, x)")
+    _LOG = (
         "INSERT INTO log (association_id, seq, kind, body, at, household_id) "
-        f"VALUES {', '.join([log_row] * len(stored))}", log_values)
-    cursor.execute(f"UPDATE association SET last_seq = {mark} WHERE id = {mark}",
-                   (last + len(stored), association_id))
+        f"SELECT %s, q, '{_SAFETY_KIND}', CAST(b AS JSON), %s, h FROM "
+        "unnest(%b::bigint[], %b::text[], %b::text[]) AS u(q, b, h)")
+
+    def sessions(self, count: int) -> str:
+        return self._SESSIONS
+
+    def keys(self, hashes: list[str], scope: str) -> tuple[Any, ...]:
+        return (hashes, scope)
+
+    def write(self, cursor: Any, rows: _SafetyRows) -> None:
+        cursor.execute(self._ANSWERS, (rows.association_id, rows.answered_at, rows.answer_ids,
+                                      rows.household_ids, rows.statuses, rows.notes,
+                                      rows.needs_help))
+        cursor.execute(self._LOG, (rows.association_id, rows.at_text, rows.seqs, rows.bodies,
+                                  rows.household_ids))
+
+
+_SAFETY_SQL: Final[dict[bool, _SafetySql]] = {False: _SqliteSafetySql(),
+                                              True: _PostgresSafetySql()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -1186,6 +1367,7 @@ class ResidentPages:
         if resident is None:
             return _to_join(clear=SESSION_COOKIE in request.cookies)
         if resident.disaster_on:
+            self.writer.prepare_for_safety()
             safety = await self.read(partial(current_safety, resident=resident))
             return _page(request, "safety.html", resident=resident, safety=safety,
                          sent=request.query_params.get("sent") == "1", error=None,

@@ -4,13 +4,18 @@ answer reaches the association's log (so the office pulls it) and nothing else l
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import os
 import re
 import string
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,7 +27,7 @@ from sqlalchemy import func, inspect, select
 from sync.invitation_codes import canonical_invitation_code, join_link
 from sync.protocol import LOG_PATH, OPS_PATH, hash_secret
 from sync.relay import resident_tables as rt
-from sync.relay import tables
+from sync.relay import safety_process, tables
 from sync.relay.config import Settings
 from sync.relay.db import now, open_database, upgrade
 from sync.relay.resident_text import CATALOGUES, text
@@ -31,6 +36,7 @@ from sync.relay.residents import (
     MAX_SESSIONS,
     SESSION_COOKIE,
     GroupWriter,
+    NotSignedIn,
     SafetyAnswer,
     apply_meeting_publish,
     apply_meeting_retract,
@@ -48,6 +54,7 @@ from tests.relay.relay_server import (
     running_relay,
 )
 
+SAFETY_PROCESS = safety_process.__name__
 _CSRF = re.compile(r'name="csrf" value="([^"]*)"')
 # Every test pairs an office of its own with the module's relay.
 _SETTINGS = Settings(pair_rate_burst=10_000, pair_rate_per_second=1000.0)
@@ -656,6 +663,187 @@ def test_the_group_writer_keeps_each_answer_to_itself(any_relay: RunningRelay) -
                           SafetyAnswer("stranger", "ok", "", False)])
     assert [ok for ok, _v in bulk] == [True, False]
     assert [i["body"]["status"] for i in alarmed.log("safety")][-1] == "urgent"
+
+
+# ---------------------------------------------------------------- the safety writer process
+
+
+def _children_running(module: str) -> list[int]:
+    """Pids of this process's children running ``python -m module`` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+            parent = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue  # it ended meanwhile
+        if parent == os.getpid() and module.encode() in command:
+            found.append(int(entry.name))
+    return found
+
+
+def _refuse_thread_commits(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refused(_writer: GroupWriter, _works: Any) -> Any:
+        raise AssertionError("stored in the thread, not by the writer process")
+
+    monkeypatch.setattr(GroupWriter, "commit", refused)
+
+
+def test_the_writer_process_stores_a_batch_with_an_outcome_each(
+        any_relay: RunningRelay, monkeypatch: pytest.MonkeyPatch) -> None:
+    calm = Office(any_relay, "平穏町内会")
+    _calm_household, calm_phone = signed_in(any_relay, calm)
+    alarmed = Office(any_relay)
+    alarmed.push(op("disaster.set", on=True, message="地震"))
+    household_id, phone = signed_in(any_relay, alarmed)
+    writer = GroupWriter(any_relay.database)
+    _refuse_thread_commits(monkeypatch)
+
+    async def burst() -> tuple[list[Any], asyncio.subprocess.Process]:
+        child = await writer.ready_for_safety()
+        assert child is not None
+        outcomes = await asyncio.gather(*(writer.run(answer) for answer in (
+            SafetyAnswer(phone.token, "urgent", '"水" が\n出ません', True),
+            SafetyAnswer("stranger", "ok", "", False),
+            SafetyAnswer(calm_phone.token, "ok", "", False),
+            SafetyAnswer(phone.token, "contact", "", False))), return_exceptions=True)
+        return outcomes, child.process
+
+    outcomes, process = asyncio.run(burst())
+    assert outcomes[0] is True and outcomes[2] is False and outcomes[3] is True
+    assert isinstance(outcomes[1], NotSignedIn)
+    assert process.returncode == 0  # stopped with the event loop it served
+    answers = [i["body"] for i in alarmed.log("safety")]
+    assert [(a["status"], a["note"], a["needs_help"]) for a in answers] == [
+        ("urgent", '"水" が\n出ません', True), ("contact", "", False)]
+    assert {a["household_id"] for a in answers} == {household_id}
+    assert calm.log("safety") == []
+
+
+def test_the_safety_page_starts_the_writer_process_and_the_relay_stops_it(
+        tmp_path: Path, tls_files: TlsFiles) -> None:
+    others = set(_children_running(SAFETY_PROCESS))  # the module's relays may have theirs
+
+    def ours() -> set[int]:
+        return set(_children_running(SAFETY_PROCESS)) - others
+
+    with running_relay(f"sqlite:///{tmp_path / 'relay.db'}", tls_files,
+                       settings=_SETTINGS) as relay:
+        office = Office(relay)
+        _household, phone = signed_in(relay, office)
+        phone.get("/r/")
+        assert ours() == set()  # no disaster: no process
+        office.push(op("disaster.set", on=True, message="地震"))
+        assert "至急支援要" in phone.get("/r/").text
+        deadline = time.monotonic() + 30
+        while not ours():
+            assert time.monotonic() < deadline, "the writer process did not start"
+            time.sleep(0.05)
+        assert len(ours()) == 1
+        assert phone.send("/r/safety", {"status": "ok"}, page="/r/").status_code == 303
+        assert [i["body"]["status"] for i in office.log("safety")] == ["ok"]
+    assert ours() == set()
+
+
+def test_answers_are_stored_in_the_thread_while_the_process_cannot_start(
+        resident_relay: RunningRelay, monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    office = Office(resident_relay)
+    office.push(op("disaster.set", on=True, message="地震"))
+    _household, phone = signed_in(resident_relay, office)
+    monkeypatch.setattr(safety_process, "CHILD_COMMAND", (str(tmp_path / "no-python"),))
+    starts: list[str] = []
+    start = safety_process.SafetyProcess.start
+
+    async def counted(url: str) -> safety_process.SafetyProcess:
+        starts.append(url)
+        return await start(url)
+
+    monkeypatch.setattr(safety_process.SafetyProcess, "start", counted)
+    writer = GroupWriter(resident_relay.database)
+
+    async def answer() -> tuple[Any, Any, bool]:
+        first = await writer.ready_for_safety()
+        stored = await writer.run(SafetyAnswer(phone.token, "contact", "", False))
+        return first, await writer.ready_for_safety(), stored
+
+    first, again, stored = asyncio.run(answer())
+    assert first is None and again is None and stored is True
+    assert len(starts) == 1  # not tried again at once
+    assert [i["body"]["status"] for i in office.log("safety")] == ["contact"]
+
+
+def test_a_batch_the_process_rolled_back_is_stored_one_by_one_in_the_thread(
+        resident_relay: RunningRelay) -> None:
+    office = Office(resident_relay)
+    office.push(op("disaster.set", on=True, message="地震"))
+    _household, phone = signed_in(resident_relay, office)
+    _other, other_phone = signed_in(resident_relay, office, "佐藤")
+    writer = GroupWriter(resident_relay.database)
+    with resident_relay.database.write() as connection:
+        connection.exec_driver_sql(
+            "CREATE TRIGGER refuse_boom BEFORE INSERT ON safety_answer "
+            "WHEN NEW.note = 'boom' BEGIN SELECT RAISE(ABORT, 'refused'); END")
+    try:
+        async def burst() -> tuple[Any, Any]:
+            assert await writer.ready_for_safety() is not None
+            return await asyncio.gather(
+                writer.run(SafetyAnswer(phone.token, "ok", "", False)),
+                writer.run(SafetyAnswer(other_phone.token, "ok", "boom", False)),
+                return_exceptions=True)
+
+        stored, refused = asyncio.run(burst())
+    finally:
+        with resident_relay.database.write() as connection:
+            connection.exec_driver_sql("DROP TRIGGER refuse_boom")
+    assert stored is True and isinstance(refused, Exception)
+    assert [i["body"]["note"] for i in office.log("safety")] == [""]
+
+
+@pytest.mark.parametrize("sent", [False, True])
+def test_a_batch_lost_with_the_process_is_never_stored_twice(
+        resident_relay: RunningRelay, monkeypatch: pytest.MonkeyPatch, sent: bool) -> None:
+    """A child that went away before taking the batch: the thread stores it. After taking
+    it, the batch may be stored already: its requests fail rather than store it again."""
+    office = Office(resident_relay)
+    office.push(op("disaster.set", on=True, message="地震"))
+    _household, phone = signed_in(resident_relay, office)
+    writer = GroupWriter(resident_relay.database)
+
+    async def gone(_process: Any, _answers: Any) -> list[int]:
+        raise safety_process.ProcessGone(sent=sent)
+
+    async def answer() -> Any:
+        assert await writer.ready_for_safety() is not None
+        monkeypatch.setattr(safety_process.SafetyProcess, "store", gone)
+        return (await asyncio.gather(writer.run(SafetyAnswer(phone.token, "ok", "", False)),
+                                     return_exceptions=True))[0]
+
+    outcome = asyncio.run(answer())
+    if sent:
+        assert isinstance(outcome, safety_process.ProcessGone)
+        assert office.log("safety") == []
+    else:
+        assert outcome is True
+        assert len(office.log("safety")) == 1
+
+
+def test_a_child_that_ends_after_taking_a_batch_reports_it_as_sent() -> None:
+    async def exchange() -> tuple[bool, bool]:
+        reads_and_ends = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", "import sys; sys.stdin.buffer.read(4)",
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+        child = safety_process.SafetyProcess(reads_and_ends)
+        with pytest.raises(safety_process.ProcessGone) as taken:
+            await child.store([("token", "ok", "", False)])
+        await child.close()
+        with pytest.raises(safety_process.ProcessGone) as refused:
+            await child.store([("token", "ok", "", False)])
+        return taken.value.sent, refused.value.sent
+
+    assert asyncio.run(exchange()) == (True, False)
 
 
 # ---------------------------------------------------------------- purge and privacy
