@@ -2,7 +2,8 @@
 
 Residents' sessions are rows of the relay's ``token`` table (scope ``resident``), so the office
 endpoints refuse them with 403; here are only what residents send back (answers, read marks,
-safety answers, meeting forms) and the general meetings the office publishes. Every row that
+meeting forms) and the general meetings the office publishes. A safety answer is kept once, as
+its item of the association's log (kind ``safety``, see ``sync.relay.tables.log``). Every row that
 belongs to a household references it with ``ON DELETE CASCADE``: ``household.purge`` removes
 every trace of it. Each of these rows is also an item of the association's log, written in the
 same transaction, so the office pulls it; the rows here are what the resident page shows.
@@ -55,22 +56,6 @@ resident_read = Table(
     ForeignKeyConstraint(["association_id", "circular_id"],
                          ["circular.association_id", "circular.circular_id"],
                          ondelete="CASCADE"),
-)
-
-# Every safety-check answer (the latest since disaster mode was switched on is the current
-# one; earlier ones stay, so switching back keeps the record).
-safety_answer = Table(
-    "safety_answer",
-    metadata,
-    Column("association_id", String(ID), primary_key=True),
-    Column("answer_id", String(ID), primary_key=True),
-    Column("household_id", String(ID), nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("note", Text, nullable=False),
-    Column("needs_help", Boolean, nullable=False),
-    Column("answered_at", DateTime(timezone=True), nullable=False),
-    ForeignKeyConstraint(*_HOUSEHOLD_FK, ondelete="CASCADE"),
-    Index("ix_safety_answer_household", "association_id", "household_id", "answered_at"),
 )
 
 # A general meeting (総会) as the office publishes it (``meeting.publish``): the agenda items

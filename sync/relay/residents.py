@@ -11,9 +11,9 @@ the session (an HMAC of the cookie's token), so another site cannot post in a re
 What a household sees: the circulars sent to it (its 班's and the whole association's), the
 general meetings it votes in, and, while disaster mode is on, the safety check instead. What it
 sends — a read mark, an answer (read confirmation, attendance, survey), a meeting form
-(attendance, proxy, written vote, only where the office allowed online forms), a safety answer
-— is stored and appended to the association's log (kinds ``read``, ``answer``,
-``meeting_answer``, ``safety``) in one transaction, so the office PCs pull it.
+(attendance, proxy, written vote, only where the office allowed online forms) — is stored and
+appended to the association's log (kinds ``read``, ``answer``, ``meeting_answer``) in one
+transaction, so the office PCs pull it; a safety answer is only its log item (kind ``safety``).
 
 Writes go through :class:`GroupWriter`: concurrent requests share one transaction, and each
 request is answered only after that transaction committed, so a burst of safety answers costs
@@ -66,9 +66,9 @@ from sync.relay.db import (
     Database,
     append_log,
     as_utc,
-    driver_value,
     iso,
     now,
+    pipelined,
 )
 from sync.relay.fast_route import FastPostRoute
 from sync.relay.ratelimit import RateLimiter
@@ -683,18 +683,22 @@ def meeting_view(connection: Connection, resident: Resident,
 
 
 def current_safety(connection: Connection, resident: Resident) -> SafetyView | None:
-    """The household's latest safety answer since disaster mode was switched on."""
-    s = rt.safety_answer
-    query = (select(s.c.status, s.c.note, s.c.needs_help, s.c.answered_at)
-             .where(s.c.association_id == resident.association_id)
-             .where(s.c.household_id == resident.household_id)
-             .order_by(s.c.answered_at.desc()).limit(1))
-    if resident.disaster_since is not None:
-        query = query.where(s.c.answered_at >= resident.disaster_since)
-    row = connection.execute(query).one_or_none()
-    if row is None:
+    """The household's latest safety answer since disaster mode was switched on (its log
+    item, the answer's only copy)."""
+    log = tables.log
+    query = (select(log.c.body)
+             .where(log.c.association_id == resident.association_id)
+             .where(log.c.household_id == resident.household_id)
+             .where(tables.SAFETY_ITEMS)
+             .order_by(log.c.seq.desc()).limit(1))
+    if resident.disaster_since is not None:  # log times are ISO UTC of one width: they sort
+        query = query.where(log.c.at >= iso(resident.disaster_since))
+    body = connection.execute(query).scalar_one_or_none()
+    if body is None:
         return None
-    return SafetyView(row.status, row.note, bool(row.needs_help), as_utc(row.answered_at))
+    answer = json.loads(body)
+    return SafetyView(str(answer["status"]), str(answer["note"]), bool(answer["needs_help"]),
+                      as_utc(datetime.fromisoformat(answer["at"])))
 
 
 # ---------------------------------------------------------------- what residents send
@@ -841,18 +845,16 @@ def parse_safety(token: str, form: Mapping[str, str]) -> SafetyAnswer:
 
 def store_safety(connection: Connection,
                  answers: Sequence[SafetyAnswer]) -> list[bool | NotSignedIn]:
-    """Store safety answers and log each as ``safety``, a few statements for all of them:
-    per answer True when stored, False when its association's disaster mode is off (the
-    check is closed: nothing stored), :class:`NotSignedIn` for an unknown session.
+    """Store safety answers as items of their association's log (kind ``safety``, the
+    answer's only copy), a few statements for all of them: per answer True when stored,
+    False when its association's disaster mode is off (the check is closed: nothing stored),
+    :class:`NotSignedIn` for an unknown session.
 
     The disaster burst runs through here, so the statements go straight to the driver's
     cursor (inside the connection's transaction), written out by hand: SQLAlchemy's
-    statement handling cost more per batch than the database did. Only the timestamp goes
-    through its column type, once per batch."""
-    dialect = connection.dialect
-    sql = _SAFETY_SQL[dialect.name == "postgresql"]
-    raw = connection.connection.driver_connection
-    cursor = raw.cursor()  # type: ignore[union-attr]
+    statement handling cost more per batch than the database did."""
+    sql = _SAFETY_SQL[connection.dialect.name == "postgresql"]
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     hashes = [hash_secret(answer.token) for answer in answers]
     wanted = sorted(set(hashes))
     cursor.execute(sql.sessions(len(wanted)), sql.keys(wanted, Scope.RESIDENT.value))
@@ -868,52 +870,37 @@ def store_safety(connection: Connection,
         results.append(bool(row[3]))
         if row[3]:
             by_association.setdefault(row[1], []).append((answer, row[2]))
-    at = now()
-    at_text = iso(at)
-    answered_at = driver_value(rt.safety_answer.c.answered_at, dialect)(at)
-    # psycopg sends the writes in one round trip (pipeline mode); sqlite3 has no such thing.
-    pipeline = getattr(raw, "pipeline", None)
-    with pipeline() if pipeline is not None else contextlib.nullcontext():
+    at = iso(now())
+    with pipelined(connection):  # psycopg: the writes in one round trip
         for association_id, stored in sorted(by_association.items()):
             last = last_seqs[association_id]
-            rows = _SafetyRows.of(stored, association_id=association_id, first_seq=last + 1,
-                                  answered_at=answered_at, at_text=at_text)
-            sql.write(cursor, rows)
+            sql.write(cursor, _SafetyItems.of(stored, association_id=association_id,
+                                              first_seq=last + 1, at=at))
             cursor.execute(sql.set_counter, (last + len(stored), association_id))
     return results
 
 
 @dataclass(frozen=True, slots=True)
-class _SafetyRows:
-    """One association's answers of a batch, column by column, with their log items."""
+class _SafetyItems:
+    """One association's answers of a batch as log items, column by column."""
 
     association_id: str
-    answered_at: Any  # as the driver takes it
-    at_text: str
+    at: str  # ISO 8601 UTC, as the log serves it
     seqs: list[int]
-    answer_ids: list[str]
     household_ids: list[str]
-    statuses: list[str]
-    notes: list[str]
-    needs_help: list[bool]
-    bodies: list[str]  # the log items' JSON
+    bodies: list[str]  # JSON
 
     @classmethod
     def of(cls, stored: Sequence[tuple[SafetyAnswer, str]], *, association_id: str,
-           first_seq: int, answered_at: Any, at_text: str) -> _SafetyRows:
-        answer_ids = [str(uuid7()) for _ in stored]
+           first_seq: int, at: str) -> _SafetyItems:
+        """The items of ``stored`` (answer, household id), numbered from ``first_seq``."""
         # Ids, status and time are plain ASCII: only the note needs JSON's quoting.
-        bodies = [f'{{"answer_id": "{answer_id}", "household_id": "{household_id}", '
+        bodies = [f'{{"answer_id": "{uuid7()}", "household_id": "{household_id}", '
                   f'"status": "{answer.status}", "note": {json.dumps(answer.note)}, '
                   f'"needs_help": {"true" if answer.needs_help else "false"}, '
-                  f'"at": "{at_text}"}}'
-                  for answer_id, (answer, household_id) in zip(answer_ids, stored, strict=True)]
-        return cls(association_id, answered_at, at_text,
-                   list(range(first_seq, first_seq + len(stored))), answer_ids,
-                   [household_id for _answer, household_id in stored],
-                   [answer.status for answer, _household in stored],
-                   [answer.note for answer, _household in stored],
-                   [answer.needs_help for answer, _household in stored], bodies)
+                  f'"at": "{at}"}}' for answer, household_id in stored]
+        return cls(association_id, at, list(range(first_seq, first_seq + len(stored))),
+                   [household_id for _answer, household_id in stored], bodies)
 
 
 _SAFETY_KIND: Final = LogKind.SAFETY.value
@@ -924,7 +911,7 @@ _SESSIONS_HEAD: Final = (
 
 
 class _SafetySql:
-    """How one driver's cursor finds the sessions of a batch and writes its answers."""
+    """How one driver's cursor finds the sessions of a batch and writes its items."""
 
     set_counter: str
 
@@ -937,19 +924,18 @@ class _SafetySql:
         """The parameters of :meth:`sessions`."""
         raise NotImplementedError
 
-    def write(self, cursor: Any, rows: _SafetyRows) -> None:
-        """Insert ``rows``' answers and log items."""
+    def write(self, cursor: Any, items: _SafetyItems) -> None:
+        """Insert ``items`` into the log."""
         raise NotImplementedError
 
 
 class _SqliteSafetySql(_SafetySql):
-    """The safety statements for sqlite3: one statement with many ``VALUES`` rows per table
-    (one step into the driver instead of one per row, each of which would wait for the GIL
-    again). ``BEGIN IMMEDIATE`` already holds the whole file, so nothing is locked."""
+    """The safety statements for sqlite3: one statement with many ``VALUES`` rows (one step
+    into the driver instead of one per row, each of which would wait for the GIL again).
+    ``BEGIN IMMEDIATE`` already holds the whole file, so nothing is locked."""
 
     set_counter = "UPDATE association SET last_seq = ? WHERE id = ?"
-    _ANSWER_ROW = "(?, ?, ?, ?, ?, ?, ?)"
-    _LOG_ROW = f"(?, ?, '{_SAFETY_KIND}', ?, ?, ?)"
+    _ROW = f"(?, ?, '{_SAFETY_KIND}', ?, ?, ?)"
 
     def sessions(self, count: int) -> str:
         return (_SESSIONS_HEAD + f"token.token_hash IN ({', '.join(['?'] * count)}) "
@@ -958,39 +944,27 @@ class _SqliteSafetySql(_SafetySql):
     def keys(self, hashes: list[str], scope: str) -> tuple[Any, ...]:
         return (*hashes, scope)
 
-    def write(self, cursor: Any, rows: _SafetyRows) -> None:
-        count = len(rows.seqs)
-        cursor.execute(
-            "INSERT INTO safety_answer (association_id, answer_id, household_id, status, "
-            f"note, needs_help, answered_at) VALUES {', '.join([self._ANSWER_ROW] * count)}",
-            [value for row in zip([rows.association_id] * count, rows.answer_ids,
-                                  rows.household_ids, rows.statuses, rows.notes,
-                                  rows.needs_help, [rows.answered_at] * count, strict=True)
-             for value in row])
+    def write(self, cursor: Any, items: _SafetyItems) -> None:
+        count = len(items.seqs)
         cursor.execute(
             "INSERT INTO log (association_id, seq, kind, body, at, household_id) "
-            f"VALUES {', '.join([self._LOG_ROW] * count)}",
-            [value for row in zip([rows.association_id] * count, rows.seqs, rows.bodies,
-                                  [rows.at_text] * count, rows.household_ids, strict=True)
+            f"VALUES {', '.join([self._ROW] * count)}",
+            [value for row in zip([items.association_id] * count, items.seqs, items.bodies,
+                                  [items.at] * count, items.household_ids, strict=True)
              for value in row])
 
 
 class _PostgresSafetySql(_SafetySql):
-    """The safety statements for psycopg: one short statement per table whatever the batch,
-    the columns as arrays (``unnest``). psycopg parses a statement's text for its markers on
-    every call unless it has seen it before, which a statement with a row of markers per
-    answer never is; these also get prepared by the server after a few batches. The
-    counter rows are locked in association order, as :func:`lock_counter` would one by one."""
+    """The safety statements for psycopg: one short statement whatever the batch, the
+    columns as binary arrays (``unnest``). psycopg parses a statement's text for its markers
+    on every call unless it has seen it before, which a statement with a row of markers per
+    answer never is; these also get prepared by the server after a few batches. The counter
+    rows are locked in association order, as :func:`lock_counter` would one by one."""
 
     set_counter = "UPDATE association SET last_seq = %s WHERE id = %s"
     _SESSIONS = (_SESSIONS_HEAD + "token.token_hash = ANY(%b) AND token.scope = %s "
                  "AND token.revoked_at IS NULL ORDER BY token.association_id "
                  "FOR UPDATE OF association")
-    _ANSWERS = (
-        "INSERT INTO safety_answer (association_id, answer_id, household_id, status, note, "
-        "needs_help, answered_at) SELECT %s, a, h, s, n, x, %s FROM "
-        "unnest(%b::text[], %b::text[], %b::text[], %b::text[], %b::boolean[]) "
-        "AS u(a, h, s, n, x)")
     _LOG = (
         "INSERT INTO log (association_id, seq, kind, body, at, household_id) "
         f"SELECT %s, q, '{_SAFETY_KIND}', CAST(b AS JSON), %s, h FROM "
@@ -1002,12 +976,9 @@ class _PostgresSafetySql(_SafetySql):
     def keys(self, hashes: list[str], scope: str) -> tuple[Any, ...]:
         return (hashes, scope)
 
-    def write(self, cursor: Any, rows: _SafetyRows) -> None:
-        cursor.execute(self._ANSWERS, (rows.association_id, rows.answered_at, rows.answer_ids,
-                                      rows.household_ids, rows.statuses, rows.notes,
-                                      rows.needs_help))
-        cursor.execute(self._LOG, (rows.association_id, rows.at_text, rows.seqs, rows.bodies,
-                                  rows.household_ids))
+    def write(self, cursor: Any, items: _SafetyItems) -> None:
+        cursor.execute(self._LOG, (items.association_id, items.at, items.seqs, items.bodies,
+                                   items.household_ids))
 
 
 _SAFETY_SQL: Final[dict[bool, _SafetySql]] = {False: _SqliteSafetySql(),

@@ -30,7 +30,10 @@ import struct
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import IO, Any, Final
+from typing import IO, TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from sync.relay.db import Database
 
 _LENGTH: Final = struct.Struct(">I")
 START_TIMEOUT: Final = 60.0  # seconds for the child to import and open the database
@@ -141,7 +144,6 @@ def _write(stream: IO[bytes], document: Any) -> None:
 def main() -> int:
     """The child: store the batches read from stdin until it ends."""
     from sync.relay.db import open_database
-    from sync.relay.residents import NotSignedIn, SafetyAnswer, store_safety
 
     inbox = sys.stdin.buffer
     outbox = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
@@ -152,21 +154,35 @@ def main() -> int:
     database = open_database(config["url"])
     try:
         _write(outbox, {"ready": True})
+        while not _store_batches(database, inbox, outbox):
+            pass  # a batch failed: the next ones on a new connection, in case it broke
+    finally:
+        database.dispose()
+    return 0
+
+
+def _store_batches(database: Database, inbox: IO[bytes], outbox: IO[bytes]) -> bool:
+    """Store batches on one connection until the input ends (True) or a batch fails and
+    was rolled back (False). On PostgreSQL the connection stays in pipeline mode: a batch's
+    BEGIN goes with its sessions' query and its writes with its COMMIT. A connection that
+    cannot be opened ends the child (the parent then stores in its thread)."""
+    from sync.relay.db import pipelined
+    from sync.relay.residents import NotSignedIn, SafetyAnswer, store_safety
+
+    with database.writer_connection() as connection, pipelined(connection):
         while (batch := _read(inbox)) is not None:
             answers = [SafetyAnswer(str(token), str(status), str(note), bool(needs_help))
                        for token, status, note, needs_help in batch]
             try:
-                with database.write() as connection:
+                with connection.begin():
                     stored = store_safety(connection, answers)
-            except Exception as error:  # rolled back: the parent stores this batch itself
+            except Exception as error:  # rolled back: the parent stores it itself
                 _write(outbox, {"error": type(error).__name__})
-                continue
+                return False
             _write(outbox, {"results": [
                 NOT_SIGNED_IN if isinstance(result, NotSignedIn)
                 else STORED if result else CLOSED for result in stored]})
-    finally:
-        database.dispose()
-    return 0
+    return True
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.engine import Dialect
 
@@ -197,11 +198,13 @@ applied_op = Table(
     ForeignKeyConstraint(["association_id"], ["association.id"], ondelete="CASCADE"),
 )
 
+SAFETY_ITEMS = text("kind = 'safety'")
+
 # The association's ordered log; ``household_id`` marks the items about one household, so that
 # purging it removes them (sequence numbers may then have gaps: readers only need the order).
-# Not indexed on purpose: an index on random household ids costs every batch about a third more
-# pages written (and fsynced), while a purge is rare and scans only its association's items,
-# all of a batch's purges in one statement.
+# Not indexed by household on purpose, but for safety answers: an index on random household ids
+# costs every batch about a third more pages written (and fsynced), while a purge is rare and
+# scans only its association's items, all of a batch's purges in one statement.
 log = Table(
     "log",
     metadata,
@@ -212,6 +215,10 @@ log = Table(
     Column("at", String(32), nullable=False),  # ISO 8601 UTC, as served
     Column("household_id", String(ID)),
     ForeignKeyConstraint(["association_id"], ["association.id"], ondelete="CASCADE"),
+    # A household's safety answers, newest first (the resident page shows the current one):
+    # the log item is an answer's only copy, so the disaster burst writes one row per answer.
+    Index("ix_log_safety", "association_id", "household_id", "seq",
+          sqlite_where=SAFETY_ITEMS, postgresql_where=SAFETY_ITEMS),
 )
 
 EPOCH_KEY = "epoch"

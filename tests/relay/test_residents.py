@@ -587,7 +587,7 @@ def test_disaster_mode_turns_the_page_into_the_safety_check(any_relay: RunningRe
     assert [(a["status"], a["note"], a["needs_help"]) for a in answers] == [
         ("urgent", "祖母が動けません\n2階にいます", True), ("ok", "", False)]
     assert {a["household_id"] for a in answers} == {household_id}
-    assert count(any_relay, rt.safety_answer, household_id=household_id) == 2
+    assert count(any_relay, tables.log, household_id=household_id, kind="safety") == 2
 
     office.push(op("disaster.set", on=False, message=""))
     assert "夏祭り" in phone.get("/r/").text
@@ -613,7 +613,7 @@ def test_a_safety_note_is_stored_as_valid_json_whatever_it_holds(
     body: dict[str, Any] = item["body"]
     assert body["note"] == note
     assert body["household_id"] == household_id and body["needs_help"] is False
-    assert count(any_relay, rt.safety_answer, household_id=household_id) == 1
+    assert count(any_relay, tables.log, household_id=household_id, kind="safety") == 1
 
 
 def test_concurrent_safety_answers_are_each_stored_once_in_log_order(
@@ -632,7 +632,8 @@ def test_concurrent_safety_answers_are_each_stored_once_in_log_order(
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
     safety = [i for i in items if i["kind"] == "safety"]
     assert sorted(i["body"]["household_id"] for i in safety) == sorted(h for h, _p in phones)
-    assert count(any_relay, rt.safety_answer, association_id=office.association_id) == 24
+    assert count(any_relay, tables.log, association_id=office.association_id,
+                 kind="safety") == 24
 
 
 def test_the_group_writer_keeps_each_answer_to_itself(any_relay: RunningRelay) -> None:
@@ -784,8 +785,8 @@ def test_a_batch_the_process_rolled_back_is_stored_one_by_one_in_the_thread(
     writer = GroupWriter(resident_relay.database)
     with resident_relay.database.write() as connection:
         connection.exec_driver_sql(
-            "CREATE TRIGGER refuse_boom BEFORE INSERT ON safety_answer "
-            "WHEN NEW.note = 'boom' BEGIN SELECT RAISE(ABORT, 'refused'); END")
+            "CREATE TRIGGER refuse_boom BEFORE INSERT ON log "
+            "WHEN NEW.body LIKE '%\"boom\"%' BEGIN SELECT RAISE(ABORT, 'refused'); END")
     try:
         async def burst() -> tuple[Any, Any]:
             assert await writer.ready_for_safety() is not None
@@ -862,7 +863,7 @@ def test_purging_a_household_removes_every_trace(any_relay: RunningRelay) -> Non
         who.send(f"/r/m/{meeting_id}", {"form": "attend"})
     office.push(op("household.purge", household_id=household_id))
 
-    for table in (rt.resident_answer, rt.resident_read, rt.safety_answer, rt.meeting_answer,
+    for table in (rt.resident_answer, rt.resident_read, rt.meeting_answer,
                   rt.meeting_recipient, tables.token):
         assert count(any_relay, table, household_id=household_id) == 0, table.name
         assert count(any_relay, table, household_id=kept) > 0, table.name
@@ -969,8 +970,8 @@ def test_migration_0002_matches_the_tables_and_downgrades(empty_database_url: st
     from sync.relay.db import alembic_config
 
     database = open_database(empty_database_url)
-    resident_names = {t.name for t in (rt.resident_answer, rt.resident_read, rt.safety_answer,
-                                       rt.meeting, rt.meeting_recipient, rt.meeting_answer)}
+    resident_names = {t.name for t in (rt.resident_answer, rt.resident_read, rt.meeting,
+                                       rt.meeting_recipient, rt.meeting_answer)}
     try:
         upgrade(database)
         with database.read() as connection:
