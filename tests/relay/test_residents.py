@@ -776,31 +776,53 @@ def test_answers_are_stored_in_the_thread_while_the_process_cannot_start(
     assert [i["body"]["status"] for i in office.log("safety")] == ["contact"]
 
 
-def test_a_batch_the_process_rolled_back_is_stored_one_by_one_in_the_thread(
-        resident_relay: RunningRelay) -> None:
-    office = Office(resident_relay)
-    office.push(op("disaster.set", on=True, message="地震"))
-    _household, phone = signed_in(resident_relay, office)
-    _other, other_phone = signed_in(resident_relay, office, "佐藤")
-    writer = GroupWriter(resident_relay.database)
-    with resident_relay.database.write() as connection:
-        connection.exec_driver_sql(
-            "CREATE TRIGGER refuse_boom BEFORE INSERT ON log "
-            "WHEN NEW.body LIKE '%\"boom\"%' BEGIN SELECT RAISE(ABORT, 'refused'); END")
-    try:
-        async def burst() -> tuple[Any, Any]:
-            assert await writer.ready_for_safety() is not None
-            return await asyncio.gather(
-                writer.run(SafetyAnswer(phone.token, "ok", "", False)),
-                writer.run(SafetyAnswer(other_phone.token, "ok", "boom", False)),
-                return_exceptions=True)
+_REFUSE_BOOM = {  # a log item whose note is "boom" cannot be inserted
+    "sqlite": ["CREATE TRIGGER refuse_boom BEFORE INSERT ON log WHEN NEW.body LIKE "
+               "'%\"boom\"%' BEGIN SELECT RAISE(ABORT, 'refused'); END"],
+    "postgresql": ["CREATE FUNCTION refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                   "BEGIN IF strpos(NEW.body::text, '\"boom\"') > 0 THEN "
+                   "RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$",
+                   "CREATE TRIGGER refuse_boom BEFORE INSERT ON log FOR EACH ROW "
+                   "EXECUTE FUNCTION refuse_boom()"],
+}
+_ALLOW_BOOM = {"sqlite": ["DROP TRIGGER refuse_boom"],
+               "postgresql": ["DROP TRIGGER refuse_boom ON log", "DROP FUNCTION refuse_boom()"]}
 
-        stored, refused = asyncio.run(burst())
-    finally:
-        with resident_relay.database.write() as connection:
-            connection.exec_driver_sql("DROP TRIGGER refuse_boom")
+
+def test_a_batch_the_process_rolled_back_is_stored_one_by_one_in_the_thread(
+        any_relay: RunningRelay, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The child answers a failed batch with an error: the thread stores it answer by
+    answer, and the child goes on with the next batch on a new connection."""
+    office = Office(any_relay)
+    office.push(op("disaster.set", on=True, message="地震"))
+    _household, phone = signed_in(any_relay, office)
+    _other, other_phone = signed_in(any_relay, office, "佐藤")
+    writer = GroupWriter(any_relay.database)
+    dialect = any_relay.database.engine.dialect.name
+
+    def run_sql(statements: list[str]) -> None:
+        with any_relay.database.write() as connection:
+            for statement in statements:
+                connection.exec_driver_sql(statement)
+
+    async def batch(*answers: SafetyAnswer) -> list[Any]:
+        return await asyncio.gather(*(writer.run(a) for a in answers), return_exceptions=True)
+
+    async def burst() -> tuple[list[Any], list[Any]]:
+        assert await writer.ready_for_safety() is not None
+        run_sql(_REFUSE_BOOM[dialect])
+        try:
+            failed = await batch(SafetyAnswer(phone.token, "ok", "", False),
+                                 SafetyAnswer(other_phone.token, "ok", "boom", False))
+        finally:
+            run_sql(_ALLOW_BOOM[dialect])
+        _refuse_thread_commits(monkeypatch)
+        return failed, await batch(SafetyAnswer(other_phone.token, "contact", "later", False))
+
+    (stored, refused), after = asyncio.run(burst())
     assert stored is True and isinstance(refused, Exception)
-    assert [i["body"]["note"] for i in office.log("safety")] == [""]
+    assert after == [True]  # stored by the child again
+    assert [i["body"]["note"] for i in office.log("safety")] == ["", "later"]
 
 
 @pytest.mark.parametrize("sent", [False, True])
