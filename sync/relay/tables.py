@@ -217,7 +217,9 @@ log = Table(
     ForeignKeyConstraint(["association_id"], ["association.id"], ondelete="CASCADE"),
     # A household's safety answers, newest first (the resident page shows the current one):
     # the log item is an answer's only copy, so the disaster burst writes one row per answer.
-    Index("ix_log_safety", "association_id", "household_id", "seq",
+    # Keyed by the household alone (its id is a UUID; readers check the association too): a
+    # shorter key is a smaller index for the burst to write.
+    Index("ix_log_safety", "household_id", "seq",
           sqlite_where=SAFETY_ITEMS, postgresql_where=SAFETY_ITEMS),
 )
 

@@ -23,7 +23,7 @@ _SAFETY_ITEMS = sa.text("kind = 'safety'")
 def upgrade() -> None:
     """Index the log's safety items and drop the copies in safety_answer (every one of them
     is an item of the log, written in the same transaction)."""
-    op.create_index("ix_log_safety", "log", ["association_id", "household_id", "seq"],
+    op.create_index("ix_log_safety", "log", ["household_id", "seq"],
                     unique=False, sqlite_where=_SAFETY_ITEMS, postgresql_where=_SAFETY_ITEMS)
     op.drop_index("ix_safety_answer_household", table_name="safety_answer")
     op.drop_table("safety_answer")
