@@ -636,14 +636,21 @@ def test_concurrent_safety_answers_are_each_stored_once_in_log_order(
                  kind="safety") == 24
 
 
+def _calm_and_alarmed(relay: RunningRelay) -> tuple[Office, Phone, Office, str, Phone]:
+    """An association not in disaster mode with a phone, and one in disaster mode with a
+    household and its phone."""
+    calm = Office(relay, "平穏町内会")
+    _calm_household, calm_phone = signed_in(relay, calm)
+    alarmed = Office(relay)
+    alarmed.push(op("disaster.set", on=True, message="地震"))
+    household_id, phone = signed_in(relay, alarmed)
+    return calm, calm_phone, alarmed, household_id, phone
+
+
 def test_the_group_writer_keeps_each_answer_to_itself(any_relay: RunningRelay) -> None:
     """A batch with an unknown session, an association not in disaster mode and a failing
     function: each gets its own outcome, the others are stored."""
-    calm = Office(any_relay, "平穏町内会")
-    _calm_household, calm_phone = signed_in(any_relay, calm)
-    alarmed = Office(any_relay)
-    alarmed.push(op("disaster.set", on=True, message="地震"))
-    _household, phone = signed_in(any_relay, alarmed)
+    calm, calm_phone, alarmed, _household, phone = _calm_and_alarmed(any_relay)
     writer = GroupWriter(any_relay.database)
 
     def broken(_connection: Any) -> None:
@@ -694,11 +701,7 @@ def _refuse_thread_commits(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_the_writer_process_stores_a_batch_with_an_outcome_each(
         any_relay: RunningRelay, monkeypatch: pytest.MonkeyPatch) -> None:
-    calm = Office(any_relay, "平穏町内会")
-    _calm_household, calm_phone = signed_in(any_relay, calm)
-    alarmed = Office(any_relay)
-    alarmed.push(op("disaster.set", on=True, message="地震"))
-    household_id, phone = signed_in(any_relay, alarmed)
+    calm, calm_phone, alarmed, household_id, phone = _calm_and_alarmed(any_relay)
     writer = GroupWriter(any_relay.database)
     _refuse_thread_commits(monkeypatch)
 
