@@ -24,6 +24,7 @@ shuts down.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import struct
@@ -112,6 +113,10 @@ class SafetyProcess:
             return json.loads(await stdout.readexactly(length))
         except (asyncio.IncompleteReadError, ConnectionError, ValueError) as error:
             raise ProcessGone(sent=True) from error
+        except asyncio.CancelledError:  # its answer would be taken for the next batch's
+            with contextlib.suppress(ProcessLookupError):  # unless it ended already
+                self.process.kill()
+            raise
 
     async def close(self) -> None:
         """End the child's input and wait for it to finish (killed if it does not)."""

@@ -8,6 +8,7 @@ import asyncio
 import hashlib
 import os
 import re
+import signal
 import string
 import sys
 import time
@@ -870,6 +871,23 @@ def test_a_child_that_ends_after_taking_a_batch_reports_it_as_sent() -> None:
         return taken.value.sent, refused.value.sent
 
     assert asyncio.run(exchange()) == (True, False)
+
+
+def test_a_child_whose_batch_was_given_up_is_stopped() -> None:
+    """A store cancelled while the child works on it: the child's answer could no longer be
+    told from the next batch's, so the child is stopped."""
+    async def exchange() -> int | None:
+        stalls = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", "import sys, time; sys.stdin.buffer.read(4); time.sleep(60)",
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+        child = safety_process.SafetyProcess(stalls)
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(child.store([("token", "ok", "", False)]), 0.5)
+        await asyncio.wait_for(stalls.wait(), 10)
+        await child.close()
+        return stalls.returncode
+
+    assert asyncio.run(exchange()) == -signal.SIGKILL
 
 
 # ---------------------------------------------------------------- purge and privacy
