@@ -29,7 +29,6 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from desktop.domain import audit
-from desktop.domain.audit_chain import stored_time
 from desktop.domain.errors import KairanError, ValidationError
 from desktop.domain.ids import uuid7
 from desktop.domain.meeting.entries import (
@@ -59,6 +58,7 @@ from desktop.domain.models import (
     SafetyStatus,
 )
 from desktop.domain.safety import follow_relay_disaster_mode
+from desktop.domain.stored_values import stored_time
 from desktop.i18n import _
 from sync import outbox
 from sync.protocol import LogItem, LogKind, OpKind

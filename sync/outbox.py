@@ -48,6 +48,7 @@ from desktop.domain.models import (
     SafetyAnswer,
     SyncState,
 )
+from desktop.domain.stored_values import stored_time
 from desktop.domain.text import is_plausible_email
 from desktop.i18n import _
 from sync.protocol import MAX_LIST, MAX_MAIL_ADDRESSES, OpKind, is_mail_address
@@ -85,7 +86,7 @@ def enqueue_many(session: Session, ops: Iterable[tuple[str, Mapping[str, object]
         return 0
     session.flush()
     position = _next_position(session)
-    now = _now().strftime("%Y-%m-%d %H:%M:%S.%f")
+    now = stored_time(_now())
     rows = [(uuid7().hex, position + index, str(kind), json.dumps(dict(body)), now,
              OutboxState.PENDING.value, 0, None, "", "")
             for index, (kind, body) in enumerate(ops)]

@@ -33,6 +33,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from desktop.domain.stored_values import stored_time
 from desktop.i18n import _
 
 GENESIS = "0" * 64
@@ -169,13 +170,6 @@ def iso_time(at: datetime) -> str:
     if at.utcoffset() is not None:
         at = at.astimezone(UTC).replace(tzinfo=None)
     return at.isoformat(timespec="microseconds")
-
-
-def stored_time(at: datetime) -> str:
-    """A time as the ORM stores it in SQLite: UTC, no zone, microseconds."""
-    if at.utcoffset() is not None:
-        at = at.astimezone(UTC).replace(tzinfo=None)
-    return at.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def record_hash(prev_hash: str, *, seq: int, at: str, actor: str, profile_id: str | None,

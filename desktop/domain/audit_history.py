@@ -19,8 +19,9 @@ from typing import Any
 
 from sqlmodel import Session
 
-from desktop.domain.audit_chain import LABEL_KEY, REDACTED, stored_time
+from desktop.domain.audit_chain import LABEL_KEY, REDACTED
 from desktop.domain.errors import KairanError
+from desktop.domain.stored_values import stored_time
 from desktop.domain.text import fold_for_search
 from desktop.i18n import N_, _
 

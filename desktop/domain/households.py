@@ -32,6 +32,7 @@ from desktop.domain.models import (
     RoleAssignment,
     RosterGroup,
 )
+from desktop.domain.stored_values import stored_time
 from desktop.domain.text import (
     fold_for_search,
     is_kana_reading,
@@ -646,7 +647,7 @@ def bulk_add_households(session: Session, households: Sequence[NewHousehold],
     session.flush()  # whatever the session holds goes first, as with an ORM insert
     driver = session.connection().connection.driver_connection
     assert driver is not None
-    now = _stored_datetime(datetime.now(UTC).replace(microsecond=0))
+    now = stored_time(datetime.now(UTC).replace(microsecond=0))
     for start in range(0, len(households), batch):
         chunk = households[start:start + batch]
         driver.executemany(_HOUSEHOLD_INSERT, [_household_row(item, now) for item in chunk])
@@ -713,11 +714,6 @@ def _uuid7_hexes(count: int) -> list[str]:
     variant = _VARIANT_DIGIT
     return sorted([f"{head}{random[at:at + 3]}{variant[random[at + 3]]}{random[at + 4:at + 19]}"
                    for at in range(0, 20 * count, 20)])
-
-
-def _stored_datetime(value: datetime) -> str:
-    """A datetime as SQLAlchemy's SQLite dialect stores it (no zone, microseconds)."""
-    return value.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def _household_row(item: NewHousehold, now: str) -> tuple[object, ...]:

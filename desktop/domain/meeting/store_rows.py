@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session
@@ -22,6 +22,7 @@ from desktop.domain import audit
 from desktop.domain.audit_chain import iso_time
 from desktop.domain.gc_pause import no_gc_pauses
 from desktop.domain.meeting.tally import Entry, EntryKind, FloorVote, Source, Vote, Voter
+from desktop.domain.stored_values import stored_time
 
 __all__ = [
     "VOTER_COLUMNS",
@@ -33,7 +34,6 @@ __all__ = [
     "load_entries",
     "load_floor_votes",
     "load_voters",
-    "stored_time",
     "uuid_of_hex",
     "voter_entries",
     "votes_json",
@@ -84,13 +84,6 @@ def fetch(session: Session, sql: str, parameters: Sequence[object] = ()) -> list
     driver = _driver(session)
     with no_gc_pauses():
         return list(driver.execute(sql, tuple(parameters)).fetchall())
-
-
-def stored_time(value: datetime) -> str:
-    """An aware datetime as the ORM stores it: UTC, no zone, microseconds."""
-    if value.utcoffset() is None:
-        raise ValueError("entry times must be timezone-aware")
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def votes_json(votes: Sequence[Vote | None]) -> str:
