@@ -179,6 +179,18 @@ def start_relay(database_url: str, tls: TlsFiles, *, settings: Settings | None =
 
 
 @contextmanager
+def migrated_database(database_url: str) -> Iterator[Database]:
+    """The relay database at ``database_url``, upgraded to the current schema; closed on
+    leaving."""
+    database = open_database(database_url)
+    try:
+        upgrade(database)
+        yield database
+    finally:
+        database.dispose()
+
+
+@contextmanager
 def running_relay(database_url: str, tls: TlsFiles, **options: Any) -> Iterator[RunningRelay]:
     """:func:`start_relay` as a context manager that stops it and closes the database."""
     relay = start_relay(database_url, tls, **options)

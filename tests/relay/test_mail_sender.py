@@ -45,7 +45,7 @@ from tests.relay.mail_support import (
     set_disaster,
     smtp_server,
 )
-from tests.relay.relay_server import TlsFiles
+from tests.relay.relay_server import TlsFiles, migrated_database
 
 FROM = "kairan@relay.example.jp"
 BASE = "https://relay.example.jp"
@@ -58,20 +58,16 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def database(database_url: str) -> Iterator[Database]:
     """A migrated relay database on SQLite and on PostgreSQL."""
-    opened = open_database(database_url)
-    upgrade(opened)
-    _empty_mail_tables(opened)
-    yield opened
-    opened.dispose()
+    with migrated_database(database_url) as opened:
+        _empty_mail_tables(opened)
+        yield opened
 
 
 @pytest.fixture
 def sqlite_db(sqlite_url: str) -> Iterator[Database]:
     """A migrated relay database on SQLite (for the tests of one backend)."""
-    opened = open_database(sqlite_url)
-    upgrade(opened)
-    yield opened
-    opened.dispose()
+    with migrated_database(sqlite_url) as opened:
+        yield opened
 
 
 def _empty_mail_tables(database: Database) -> None:

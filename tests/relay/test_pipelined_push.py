@@ -22,9 +22,9 @@ import pytest
 from sync.protocol import OPS_PATH, ErrorCode, OpStatus
 from sync.relay import admin, push_queue
 from sync.relay.auth import RequestRefused
-from sync.relay.db import Database, open_database, upgrade
+from sync.relay.db import Database
 from sync.relay.push_queue import Push, PushQueue
-from tests.relay.relay_server import RunningRelay, household_op, pull_all
+from tests.relay.relay_server import RunningRelay, household_op, migrated_database, pull_all
 
 
 def _office(relay: RunningRelay) -> tuple[str, str]:
@@ -154,10 +154,8 @@ def test_without_batch_ids_a_push_is_as_before(relay: RunningRelay) -> None:
 
 @pytest.fixture
 def database(database_url: str) -> Iterator[Database]:
-    opened = open_database(database_url)
-    upgrade(opened)
-    yield opened
-    opened.dispose()
+    with migrated_database(database_url) as opened:
+        yield opened
 
 
 def _token(database: Database) -> str:
