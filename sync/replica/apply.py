@@ -189,6 +189,11 @@ class _Applier:
     def review(self, op: SharedOp, *, kind: str, table: str, key: str, name: str = "",
                kept: object = None, lost: object = None, ident: str | None = None) -> None:
         review_key = ident or f"{kind}:{table}:{key}:{name}:{op.seq}"
+        if isinstance(lost, dict) and table in self.schema.tables:
+            # A lost row without the columns each PC works out itself (search text, counts,
+            # time stamps): every PC lists the same entry; bringing it back works them out.
+            derived = self.schema.tables[table].derived
+            lost = {name: value for name, value in lost.items() if name not in derived}
         added = self._sql(
             "INSERT OR IGNORE INTO replica_review (id, key, kind, tbl, pk, field, kept, lost, "
             "by_device, seq, created_at, decision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '')",

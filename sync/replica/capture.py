@@ -78,10 +78,12 @@ def fold(rows: Iterable[tuple[str, str, str, str | None, str | None]]) -> list[C
     changes: list[Change] = []
     for ident, (first_op, before) in firsts.items():
         last_op, after = lasts[ident]
-        existed, exists = first_op != "i", last_op != "d"
+        # A row brought back from 変更の確認 (an insert marked "r") travels whole, as a
+        # restore, so the other PCs lift their tombstone of it too.
+        existed, exists = first_op not in ("i", "r"), last_op != "d"
         table, key = ident
         if not existed and exists and after is not None:
-            changes.append(Change(table, key, "i", after))
+            changes.append(Change(table, key, "r" if first_op == "r" else "i", after))
         elif existed and not exists and before is not None:
             changes.append(Change(table, key, "d", base=before))
         elif existed and exists and before is not None and after is not None:

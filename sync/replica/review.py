@@ -19,6 +19,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from desktop.domain.errors import NotFoundError, ValidationError
+from desktop.domain.households import refresh_derived
 from desktop.domain.models import ReplicaReview, SyncState
 from desktop.i18n import _
 from sync.replica.apply import (
@@ -174,6 +175,8 @@ def _restore(session: Session, review: ReplicaReview) -> None:
                                (review.tbl, review.pk))
     names = [name for name in row if name in info.column_set]
     connection.exec_driver_sql(info.insert_sql(names), tuple(row[n] for n in names))
+    if review.tbl == "household":  # its search text and counts, from what it holds now
+        refresh_derived(session, household_ids=[uuid.UUID(hex=key[0])])
     # Travels as a restore: the other PCs lift their tombstone of the row too.
     connection.exec_driver_sql(
         "UPDATE replica_change SET op = 'r' WHERE tbl = ? AND pk = ? AND op = 'i'",

@@ -148,6 +148,37 @@ def test_delete_racing_an_edit_is_listed_and_the_row_stays_deleted(
     assert reviews(first.store) == reviews(second.store)
 
 
+def test_a_delete_racing_two_edits_is_listed_alike_and_restores_whole(
+        shared: SharedAssociation, template: Path) -> None:
+    """One PC deletes a household while two others edit it: every PC lists the same entry
+    (the search text and the other columns each PC works out itself are not part of it), and
+    bringing the household back works those out again."""
+    from desktop.domain.households import delete_new_household
+
+    first, _words = shared.first("kaicho", template)
+    second = shared.join("kaikei", key_code=_offer(first))
+    third = shared.join("shoki", key_code=_offer(first))
+    with third.store.write() as session:
+        household_id = session.exec(select(Household.id).where(Household.number == "3")).one()
+        delete_new_household(session, household_id=household_id)
+    _rename(first.store, "3", address="新しい住所")
+    _rename(second.store, "3", phone="03-1111-2222")
+    _sync_all(shared, rounds=3)
+    listed = reviews(first.store)
+    assert "deleted_edit" in {row[1] for row in listed}
+    assert reviews(second.store) == listed and reviews(third.store) == listed
+    with first.store.write() as session:
+        (item,) = [i for i in review.review_items(session) if i.kind == "deleted_edit"]
+        review.decide_review(session, review_id=item.id, choice=review.RESTORE)
+    _sync_all(shared)
+    for office in shared.offices:
+        with office.store.read() as session:
+            restored = session.get(Household, household_id)
+            assert restored is not None and restored.address == "新しい住所"
+            assert "新しい住所" in restored.search_text
+    assert shared_rows(first.store) == shared_rows(second.store) == shared_rows(third.store)
+
+
 def test_two_pcs_giving_one_role_are_listed(shared: SharedAssociation,
                                             template: Path) -> None:
     from desktop.domain.models import Member, Role
