@@ -193,7 +193,7 @@ class _Applier:
             # A lost row without the columns each PC works out itself (search text, counts,
             # time stamps): every PC lists the same entry; bringing it back works them out.
             derived = self.schema.tables[table].derived
-            lost = {name: value for name, value in lost.items() if name not in derived}
+            lost = {column: value for column, value in lost.items() if column not in derived}
         added = self._sql(
             "INSERT OR IGNORE INTO replica_review (id, key, kind, tbl, pk, field, kept, lost, "
             "by_device, seq, created_at, decision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '')",
